@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# virtio_blk with iopoll completion mitigation, out-of-tree build.
+#
+#   make                 build for the running kernel (or KDIR=/path/to/build)
+#   make modules-all     build for every installed Debian 6.1/6.12 headers tree
+#   make IOPOLL=n        build without CONFIG_VIRTIO_BLK_IOPOLL
+#   make deps            install what builds, tests and benchmarks need (apt)
+#   make check           all tests (host checks, then guests on both kernels)
+#   make bench           fio comparison, results under results/
+#
+# The sources are copied into build/<kernel>[-noiopoll]/ so that builds for
+# different kernels never share object files.
+
+IOPOLL ?= y
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+SRCS := Kbuild drivers/block/Kbuild drivers/block/virtio_blk.c \
+	include/virtio_blk_compat.h
+SUFFIX := $(if $(filter y,$(IOPOLL)),,-noiopoll)
+KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C))
+
+.PHONY: all modules modules-all deps check check-host check-guest bench clean
+
+all: modules
+
+# Build for one kernel: KDIR names its build tree.
+modules:
+	@test -f "$(KDIR)/Makefile" || { \
+	  echo "error: no kernel build tree at $(KDIR)." >&2; \
+	  echo "       Install the headers (apt-get install linux-headers-$(KVER))," >&2; \
+	  echo "       run 'make deps', or point KDIR= at a configured kernel tree." >&2; \
+	  exit 1; }
+	@kver=$$(cat "$(KDIR)/include/config/kernel.release" 2>/dev/null || echo "$(KVER)"); \
+	out=build/$$kver$(SUFFIX); \
+	mkdir -p "$$out" && cp --parents $(SRCS) "$$out"/ && \
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(KBUILD_ARGS) modules && \
+	echo "built $$out/drivers/block/virtio_blk.ko"
+
+# Build for every kernel that 'make deps' provisioned.
+modules-all:
+	@test -s .cache/kernels || { echo "error: run 'make deps' first" >&2; exit 1; }
+	@set -e; for k in $$(cat .cache/kernels); do \
+	  $(MAKE) --no-print-directory modules KVER=$$k KDIR=/lib/modules/$$k/build; \
+	done
+
+deps:
+	scripts/deps.sh
+
+check: deps
+	tests/run
+
+bench: deps
+	scripts/bench/run
+
+clean:
+	rm -rf build
