@@ -2,7 +2,8 @@
 #
 # virtio_blk with iopoll completion mitigation, out-of-tree build.
 #
-#   make                 build for the running kernel (or KDIR=/path/to/build)
+#   make                 build for the running kernel, or KVER=<release>, or
+#                        KDIR=/path/to/build (output: build/$(KVER)/)
 #   make modules-all     build for every installed Debian 6.1/6.12 headers tree
 #   make IOPOLL=n        build without CONFIG_VIRTIO_BLK_IOPOLL
 #   make deps            install what builds, tests and benchmarks need (apt)
@@ -31,8 +32,7 @@ modules:
 	  echo "       Install the headers (apt-get install linux-headers-$(KVER))," >&2; \
 	  echo "       run 'make deps', or point KDIR= at a configured kernel tree." >&2; \
 	  exit 1; }
-	@kver=$$(cat "$(KDIR)/include/config/kernel.release" 2>/dev/null || echo "$(KVER)"); \
-	out=build/$$kver$(SUFFIX); \
+	@out=build/$(KVER)$(SUFFIX); \
 	mkdir -p "$$out" && cp --parents $(SRCS) "$$out"/ && \
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(KBUILD_ARGS) modules && \
 	echo "built $$out/drivers/block/virtio_blk.ko"
@@ -41,7 +41,7 @@ modules:
 modules-all:
 	@test -s .cache/kernels || { echo "error: run 'make deps' first" >&2; exit 1; }
 	@set -e; for k in $$(cat .cache/kernels); do \
-	  $(MAKE) --no-print-directory modules KVER=$$k KDIR=/lib/modules/$$k/build; \
+	  $(MAKE) --no-print-directory modules KVER=$$k; \
 	done
 
 deps:

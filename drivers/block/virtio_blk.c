@@ -1,0 +1,1438 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Virtio block device driver with budgeted irq_poll completion.
+ *
+ * With CONFIG_VIRTIO_BLK_IOPOLL and kernel.blk_iopoll=1, a virtqueue
+ * interrupt does no completion work: it turns further callbacks off and
+ * schedules an irq_poll instance.  The poller completes at most "budget"
+ * requests per run, stays scheduled while the ring keeps yielding work and
+ * turns callbacks back on only once it finds the ring empty.  Completions
+ * that arrive while the poller owns the ring cost no interrupt, and the
+ * guest spends fewer exits per request.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq-virtio.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/debugfs.h>
+#include <linux/hdreg.h>
+#include <linux/idr.h>
+#include <linux/interrupt.h>
+#include <linux/irq_poll.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/sysctl.h>
+#include <linux/virtio.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include <linux/workqueue.h>
+
+#include "virtio_blk_compat.h"
+
+#define VBLK_PART_BITS		4
+#define VBLK_MAX_DISKS		(1 << (MINORBITS - VBLK_PART_BITS))
+#define VBLK_INLINE_SGS		2
+/* Discard ranges travel in one kmalloc'ed buffer of at most a page. */
+#define VBLK_MAX_RANGES		\
+	(PAGE_SIZE / sizeof(struct virtio_blk_discard_write_zeroes))
+/*
+ * irq_poll lets all pollers of a CPU complete 256 requests per softirq
+ * run; a larger budget could only starve the other pollers.
+ */
+#define VBLK_BUDGET_MAX		256
+#define VBLK_BUDGET_DEFAULT	64
+
+static unsigned int num_request_queues;
+static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, nr_cpu_ids);
+}
+
+static const struct kernel_param_ops vblk_queue_count_ops = {
+	.set = vblk_set_queue_count,
+	.get = param_get_uint,
+};
+
+module_param_cb(num_request_queues, &vblk_queue_count_ops,
+		&num_request_queues, 0644);
+MODULE_PARM_DESC(num_request_queues,
+		 "Limit the number of request queues (0 = one per CPU, the default)");
+
+static unsigned int poll_queues;
+module_param(poll_queues, uint, 0644);
+MODULE_PARM_DESC(poll_queues,
+		 "Number of queues without interrupts, for io_uring polled I/O (default 0)");
+
+static unsigned int queue_depth;
+module_param(queue_depth, uint, 0444);
+MODULE_PARM_DESC(queue_depth, "Requests per queue (0 = virtqueue size, the default)");
+
+static int vblk_major;
+static DEFINE_IDA(vblk_index_ida);
+static struct dentry *vblk_debugfs_root;
+
+struct vblk_vq_stats {
+	unsigned long interrupts;
+	unsigned long polls;
+	unsigned long completed;
+	unsigned long budget_exhausted;
+	unsigned long rearm_races;
+	unsigned long kicks;
+};
+
+struct vblk_vq {
+	spinlock_t lock;		/* serialises the virtqueue */
+	struct virtqueue *vq;
+	struct blk_mq_hw_ctx *hctx;
+	struct irq_poll iop;
+	struct vblk_vq_stats stats;
+	char name[24];
+} ____cacheline_aligned_in_smp;
+
+struct vblk_dev {
+	/* NULL once the device is gone; getgeo checks under vdev_mutex */
+	struct virtio_device *vdev;
+	struct mutex vdev_mutex;	/* guards vdev against removal */
+	struct gendisk *disk;
+	struct blk_mq_tag_set tag_set;
+	struct work_struct config_work;
+	struct dentry *debugfs;
+	int index;
+	bool zeroes_may_unmap;
+	unsigned int iopoll_budget;	/* 0: follow kernel.blk_iopoll_budget */
+	unsigned int num_vqs;
+	unsigned int io_queues[HCTX_MAX_TYPES];
+	struct vblk_vq *vqs;
+};
+
+struct vblk_req {
+	struct virtio_blk_outhdr out_hdr;
+	u8 status;
+	struct vblk_req *next;		/* chains requests taken off the ring */
+	struct sg_table sg_table;
+	struct scatterlist sg[];
+};
+
+/* ------------------------------------------------------------------ */
+/* iopoll controls                                                    */
+/* ------------------------------------------------------------------ */
+
+#ifdef CONFIG_VIRTIO_BLK_IOPOLL
+
+static unsigned int blk_iopoll = 1;
+static unsigned int blk_iopoll_budget = VBLK_BUDGET_DEFAULT;
+static unsigned int vblk_budget_min = 1;
+static unsigned int vblk_budget_max = VBLK_BUDGET_MAX;
+
+static int vblk_set_iopoll(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 1);
+}
+
+static int vblk_set_budget(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, VBLK_BUDGET_MAX);
+}
+
+static const struct kernel_param_ops vblk_iopoll_ops = {
+	.set = vblk_set_iopoll,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops vblk_budget_ops = {
+	.set = vblk_set_budget,
+	.get = param_get_uint,
+};
+
+module_param_cb(blk_iopoll, &vblk_iopoll_ops, &blk_iopoll, 0644);
+MODULE_PARM_DESC(blk_iopoll,
+		 "Complete requests from a budgeted irq_poll softirq instead of the interrupt handler (0/1, default 1; sysctl kernel.blk_iopoll)");
+module_param_cb(blk_iopoll_budget, &vblk_budget_ops, &blk_iopoll_budget, 0644);
+MODULE_PARM_DESC(blk_iopoll_budget,
+		 "Requests completed per poller run (1-256, default 64; sysctl kernel.blk_iopoll_budget)");
+
+static struct ctl_table vblk_sysctls[] = {
+	{
+		.procname	= "blk_iopoll",
+		.data		= &blk_iopoll,
+		.maxlen		= sizeof(blk_iopoll),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "blk_iopoll_budget",
+		.data		= &blk_iopoll_budget,
+		.maxlen		= sizeof(blk_iopoll_budget),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= &vblk_budget_min,
+		.extra2		= &vblk_budget_max,
+	},
+	COMPAT_CTL_TABLE_END
+};
+
+static struct ctl_table_header *vblk_sysctl_header;
+
+static int vblk_sysctl_register(void)
+{
+	vblk_sysctl_header = register_sysctl("kernel", vblk_sysctls);
+	return vblk_sysctl_header ? 0 : -ENOMEM;
+}
+
+static void vblk_sysctl_unregister(void)
+{
+	unregister_sysctl_table(vblk_sysctl_header);
+}
+
+static bool vblk_iopoll_on(void)
+{
+	return READ_ONCE(blk_iopoll);
+}
+
+static int vblk_budget(const struct vblk_dev *vblk)
+{
+	return READ_ONCE(vblk->iopoll_budget) ?: READ_ONCE(blk_iopoll_budget);
+}
+
+static ssize_t iopoll_budget_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(vblk->iopoll_budget));
+}
+
+static ssize_t iopoll_budget_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+	unsigned int budget;
+
+	if (kstrtouint(buf, 0, &budget) || budget > VBLK_BUDGET_MAX)
+		return -EINVAL;
+	WRITE_ONCE(vblk->iopoll_budget, budget);
+	return count;
+}
+
+static DEVICE_ATTR_RW(iopoll_budget);
+
+#else /* !CONFIG_VIRTIO_BLK_IOPOLL */
+
+static int vblk_sysctl_register(void)
+{
+	return 0;
+}
+
+static void vblk_sysctl_unregister(void)
+{
+}
+
+static bool vblk_iopoll_on(void)
+{
+	return false;
+}
+
+#endif /* CONFIG_VIRTIO_BLK_IOPOLL */
+
+/* ------------------------------------------------------------------ */
+/* Submission                                                         */
+/* ------------------------------------------------------------------ */
+
+static blk_status_t vblk_setup_ranges(struct request *rq, u32 flags)
+{
+	unsigned short segs = blk_rq_nr_discard_segments(rq);
+	struct virtio_blk_discard_write_zeroes *range;
+	unsigned int n = 0;
+	struct bio *bio;
+
+	range = kmalloc_array(segs, sizeof(*range), GFP_ATOMIC);
+	if (!range)
+		return BLK_STS_RESOURCE;
+
+	/*
+	 * A single-range request may still hold several bios merged back to
+	 * back; describe it as one range.
+	 */
+	if (segs == 1) {
+		range[0].sector = cpu_to_le64(blk_rq_pos(rq));
+		range[0].num_sectors = cpu_to_le32(blk_rq_sectors(rq));
+		range[0].flags = cpu_to_le32(flags);
+		n = 1;
+	} else {
+		__rq_for_each_bio(bio, rq) {
+			range[n].sector = cpu_to_le64(bio->bi_iter.bi_sector);
+			range[n].num_sectors = cpu_to_le32(bio_sectors(bio));
+			range[n].flags = cpu_to_le32(flags);
+			n++;
+		}
+		WARN_ON_ONCE(n != segs);
+	}
+
+	rq->special_vec.bv_page = virt_to_page(range);
+	rq->special_vec.bv_offset = offset_in_page(range);
+	rq->special_vec.bv_len = sizeof(*range) * n;
+	rq->rq_flags |= RQF_SPECIAL_PAYLOAD;
+	return BLK_STS_OK;
+}
+
+static blk_status_t vblk_setup_cmd(struct vblk_dev *vblk, struct request *rq,
+				   struct vblk_req *vbr)
+{
+	u32 zeroes_flags = 0;
+	blk_status_t ret = BLK_STS_OK;
+	u64 sector = 0;
+	u32 type;
+
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		type = VIRTIO_BLK_T_IN;
+		sector = blk_rq_pos(rq);
+		break;
+	case REQ_OP_WRITE:
+		type = VIRTIO_BLK_T_OUT;
+		sector = blk_rq_pos(rq);
+		break;
+	case REQ_OP_FLUSH:
+		type = VIRTIO_BLK_T_FLUSH;
+		break;
+	case REQ_OP_DISCARD:
+		type = VIRTIO_BLK_T_DISCARD;
+		ret = vblk_setup_ranges(rq, 0);
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		type = VIRTIO_BLK_T_WRITE_ZEROES;
+		if (vblk->zeroes_may_unmap && !(rq->cmd_flags & REQ_NOUNMAP))
+			zeroes_flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+		ret = vblk_setup_ranges(rq, zeroes_flags);
+		break;
+	case REQ_OP_SECURE_ERASE:
+		type = VIRTIO_BLK_T_SECURE_ERASE;
+		ret = vblk_setup_ranges(rq, 0);
+		break;
+	case REQ_OP_DRV_IN:
+		/* the only private command this driver issues */
+		type = VIRTIO_BLK_T_GET_ID;
+		break;
+	default:
+		WARN_ON_ONCE(1);
+		return BLK_STS_IOERR;
+	}
+
+	vbr->out_hdr.type = cpu_to_virtio32(vblk->vdev, type);
+	vbr->out_hdr.ioprio = cpu_to_virtio32(vblk->vdev, req_get_ioprio(rq));
+	vbr->out_hdr.sector = cpu_to_virtio64(vblk->vdev, sector);
+	/* a device that returns the buffer without a status failed it */
+	vbr->status = VIRTIO_BLK_S_IOERR;
+	return ret;
+}
+
+static int vblk_map_data(struct request *rq, struct vblk_req *vbr)
+{
+	unsigned short segs = blk_rq_nr_phys_segments(rq);
+
+	if (!segs)
+		return 0;
+	vbr->sg_table.sgl = vbr->sg;
+	if (sg_alloc_table_chained(&vbr->sg_table, segs, vbr->sg,
+				   VBLK_INLINE_SGS))
+		return -ENOMEM;
+	return blk_rq_map_sg(rq->q, rq, vbr->sg_table.sgl);
+}
+
+static void vblk_unmap_data(struct request *rq, struct vblk_req *vbr)
+{
+	if (blk_rq_nr_phys_segments(rq))
+		sg_free_table_chained(&vbr->sg_table, VBLK_INLINE_SGS);
+	if (rq->rq_flags & RQF_SPECIAL_PAYLOAD) {
+		kfree(bvec_virt(&rq->special_vec));
+		rq->rq_flags &= ~RQF_SPECIAL_PAYLOAD;
+	}
+}
+
+static int vblk_add_req(struct virtqueue *vq, struct vblk_req *vbr,
+			int nents, bool to_device)
+{
+	struct scatterlist hdr, status, *sgs[3];
+	unsigned int num_out = 0, num_in = 0;
+
+	sg_init_one(&hdr, &vbr->out_hdr, sizeof(vbr->out_hdr));
+	sgs[num_out++] = &hdr;
+	if (nents) {
+		if (to_device)
+			sgs[num_out++] = vbr->sg_table.sgl;
+		else
+			sgs[num_out + num_in++] = vbr->sg_table.sgl;
+	}
+	sg_init_one(&status, &vbr->status, sizeof(vbr->status));
+	sgs[num_out + num_in++] = &status;
+
+	return virtqueue_add_sgs(vq, sgs, num_out, num_in, vbr, GFP_ATOMIC);
+}
+
+/* Called with bvq->lock held; the notify itself goes outside the lock. */
+static bool vblk_kick_prepare(struct vblk_vq *bvq)
+{
+	lockdep_assert_held(&bvq->lock);
+	if (!virtqueue_kick_prepare(bvq->vq))
+		return false;
+	bvq->stats.kicks++;
+	return true;
+}
+
+static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct vblk_dev *vblk = hctx->queue->queuedata;
+	struct vblk_vq *bvq = hctx->driver_data;
+	struct request *rq = bd->rq;
+	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+	unsigned long flags;
+	blk_status_t ret;
+	bool kick;
+	int nents, err;
+
+	ret = vblk_setup_cmd(vblk, rq, vbr);
+	if (unlikely(ret))
+		return ret;
+
+	nents = vblk_map_data(rq, vbr);
+	if (unlikely(nents < 0)) {
+		vblk_unmap_data(rq, vbr);
+		return BLK_STS_RESOURCE;
+	}
+
+	blk_mq_start_request(rq);
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	err = vblk_add_req(bvq->vq, vbr, nents, rq_data_dir(rq) == WRITE);
+	if (unlikely(err)) {
+		/*
+		 * Ring full: let the device see what is queued and park the
+		 * hardware queue until a completion frees descriptors.
+		 */
+		kick = vblk_kick_prepare(bvq);
+		if (err == -ENOSPC)
+			blk_mq_stop_hw_queue(hctx);
+		spin_unlock_irqrestore(&bvq->lock, flags);
+		if (kick)
+			virtqueue_notify(bvq->vq);
+		vblk_unmap_data(rq, vbr);
+		switch (err) {
+		case -ENOSPC:
+			return BLK_STS_DEV_RESOURCE;
+		case -ENOMEM:
+			return BLK_STS_RESOURCE;
+		default:
+			return BLK_STS_IOERR;
+		}
+	}
+
+	kick = bd->last && vblk_kick_prepare(bvq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	if (kick)
+		virtqueue_notify(bvq->vq);
+	return BLK_STS_OK;
+}
+
+static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct vblk_vq *bvq = hctx->driver_data;
+	unsigned long flags;
+	bool kick;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	kick = vblk_kick_prepare(bvq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	if (kick)
+		virtqueue_notify(bvq->vq);
+}
+
+/* ------------------------------------------------------------------ */
+/* Completion                                                         */
+/* ------------------------------------------------------------------ */
+
+static blk_status_t vblk_result(const struct vblk_req *vbr)
+{
+	switch (vbr->status) {
+	case VIRTIO_BLK_S_OK:
+		return BLK_STS_OK;
+	case VIRTIO_BLK_S_UNSUPP:
+		return BLK_STS_NOTSUPP;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+static void vblk_complete_rq(struct request *rq)
+{
+	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+	vblk_unmap_data(rq, vbr);
+	blk_mq_end_request(rq, vblk_result(vbr));
+}
+
+static void vblk_complete_batch(struct io_comp_batch *iob)
+{
+	struct request *rq;
+
+	rq_list_for_each(&iob->req_list, rq)
+		vblk_unmap_data(rq, blk_mq_rq_to_pdu(rq));
+	blk_mq_end_request_batch(iob);
+}
+
+/*
+ * Take up to @budget finished requests off the ring and chain them on
+ * @chain.  Completing them happens after the lock is dropped, so that
+ * submitters on other CPUs do not wait for bio completion work.
+ */
+static int vblk_pull(struct vblk_vq *bvq, int budget, struct vblk_req **chain)
+{
+	struct vblk_req *vbr;
+	unsigned int len;
+	int n = 0;
+
+	lockdep_assert_held(&bvq->lock);
+	while (n < budget && (vbr = virtqueue_get_buf(bvq->vq, &len))) {
+		vbr->next = *chain;
+		*chain = vbr;
+		n++;
+	}
+	bvq->stats.completed += n;
+	return n;
+}
+
+static int vblk_reap(struct vblk_vq *bvq, int budget, struct vblk_req **chain)
+{
+	unsigned long flags;
+	int n;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	n = vblk_pull(bvq, budget, chain);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+	return n;
+}
+
+/*
+ * Without @iob (interrupt context) the block layer picks the CPU that
+ * completes each request.  With it (irq_poll or ->poll, both in the
+ * submitting CPU's cache domain as far as blk-mq cares) requests finish
+ * here, batched where the block layer allows.
+ */
+static void vblk_finish(struct vblk_req *chain, struct io_comp_batch *iob)
+{
+	while (chain) {
+		struct request *rq = blk_mq_rq_from_pdu(chain);
+		bool failed = chain->status != VIRTIO_BLK_S_OK;
+
+		/* the pdu may be reused as soon as the request ends */
+		chain = chain->next;
+
+		if (unlikely(blk_should_fake_timeout(rq->q)))
+			continue;
+		if (!iob)
+			blk_mq_complete_request(rq);
+		else if (!blk_mq_complete_request_remote(rq) &&
+			 !blk_mq_add_to_batch(rq, iob, failed,
+					      vblk_complete_batch))
+			vblk_complete_rq(rq);
+	}
+}
+
+/* Classic completion: drain in the interrupt until the ring stays empty. */
+static void vblk_drain_irq(struct vblk_vq *bvq)
+{
+	struct vblk_req *chain = NULL;
+	unsigned long flags;
+	int n = 0;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	do {
+		virtqueue_disable_cb(bvq->vq);
+		n += vblk_pull(bvq, INT_MAX, &chain);
+	} while (!virtqueue_enable_cb(bvq->vq));
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	vblk_finish(chain, NULL);
+	if (n)
+		blk_mq_start_stopped_hw_queue(bvq->hctx, true);
+}
+
+#ifdef CONFIG_VIRTIO_BLK_IOPOLL
+
+/*
+ * Give the ring back to the interrupt.  A completion can land between the
+ * poller's last virtqueue_get_buf() and the moment callbacks are on again;
+ * its interrupt was either suppressed (callbacks still off) or found the
+ * poller still scheduled, so nobody else will reap it.  Hence: re-enable
+ * and remember the ring position under the lock, give up the poller, then
+ * check whether the device moved past that position and, if so, take the
+ * ring back.  Should a real interrupt schedule the poller in the same
+ * window, IRQ_POLL_F_SCHED lets only one of the two schedules through.
+ */
+static void vblk_iopoll_rearm(struct vblk_vq *bvq)
+{
+	unsigned long flags;
+	unsigned int last;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	last = virtqueue_enable_cb_prepare(bvq->vq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	irq_poll_complete(&bvq->iop);
+
+	if (unlikely(virtqueue_poll(bvq->vq, last))) {
+		virtqueue_disable_cb(bvq->vq);
+		irq_poll_sched(&bvq->iop);
+		/* no longer the poller's own counter once it is released */
+		spin_lock_irqsave(&bvq->lock, flags);
+		bvq->stats.rearm_races++;
+		spin_unlock_irqrestore(&bvq->lock, flags);
+	}
+}
+
+/*
+ * A new budget reaches a poller at its next run.  Setting the weight here
+ * needs no irq_poll_disable() (which sleeps, and would drop schedules from
+ * the interrupt meanwhile): the irq_poll core reads the weight only on this
+ * CPU, between runs, of a poller whose SCHED bit it holds on our behalf.
+ */
+static int vblk_iopoll_limit(struct vblk_vq *bvq, int weight)
+{
+	int budget = vblk_budget(bvq->hctx->queue->queuedata);
+
+	if (budget != weight)
+		bvq->iop.weight = budget;
+	return min(budget, weight);
+}
+
+static int vblk_iopoll(struct irq_poll *iop, int weight)
+{
+	struct vblk_vq *bvq = container_of(iop, struct vblk_vq, iop);
+	int limit = vblk_iopoll_limit(bvq, weight);
+	struct vblk_req *chain = NULL;
+	DEFINE_IO_COMP_BATCH(iob);
+	int done;
+
+	bvq->stats.polls++;
+	done = vblk_reap(bvq, limit, &chain);
+	vblk_finish(chain, &iob);
+	if (iob.complete)
+		iob.complete(&iob);
+	if (done)
+		blk_mq_start_stopped_hw_queue(bvq->hctx, true);
+
+	if (done < limit) {
+		vblk_iopoll_rearm(bvq);
+		return done;
+	}
+
+	/*
+	 * More may be waiting: stay scheduled with callbacks off.  Report
+	 * the full weight so the core keeps us even when a lowered budget
+	 * ended this run early.
+	 */
+	bvq->stats.budget_exhausted++;
+	return weight;
+}
+
+static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
+{
+	irq_poll_init(&bvq->iop, vblk_budget(vblk), vblk_iopoll);
+}
+
+static void vblk_iopoll_stop(struct vblk_vq *bvq)
+{
+	irq_poll_disable(&bvq->iop);
+}
+
+#else
+
+static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
+{
+}
+
+static void vblk_iopoll_stop(struct vblk_vq *bvq)
+{
+}
+
+#endif /* CONFIG_VIRTIO_BLK_IOPOLL */
+
+static void vblk_vq_done(struct virtqueue *vq)
+{
+	struct vblk_dev *vblk = vq->vdev->priv;
+	struct vblk_vq *bvq = &vblk->vqs[vq->index];
+
+	bvq->stats.interrupts++;
+	if (vblk_iopoll_on()) {
+		/* quiet until the poller has drained the ring; it re-arms */
+		virtqueue_disable_cb(vq);
+		irq_poll_sched(&bvq->iop);
+		return;
+	}
+	vblk_drain_irq(bvq);
+}
+
+static int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
+{
+	struct vblk_vq *bvq = hctx->driver_data;
+	struct vblk_req *chain = NULL;
+	int done;
+
+	done = vblk_reap(bvq, INT_MAX, &chain);
+	vblk_finish(chain, iob);
+	if (done)
+		blk_mq_start_stopped_hw_queue(hctx, true);
+	return done;
+}
+
+static int vblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+			  unsigned int hctx_idx)
+{
+	struct vblk_dev *vblk = data;
+	struct vblk_vq *bvq = &vblk->vqs[hctx_idx];
+
+	bvq->hctx = hctx;
+	hctx->driver_data = bvq;
+	return 0;
+}
+
+static void vblk_map_queues(struct blk_mq_tag_set *set)
+{
+	struct vblk_dev *vblk = set->driver_data;
+	unsigned int i, offset = 0;
+
+	for (i = 0; i < set->nr_maps; i++) {
+		struct blk_mq_queue_map *map = &set->map[i];
+
+		map->nr_queues = vblk->io_queues[i];
+		map->queue_offset = offset;
+		offset += map->nr_queues;
+		if (!map->nr_queues)
+			continue;
+		/* interrupt queues follow their vector's affinity */
+		if (i == HCTX_TYPE_POLL)
+			blk_mq_map_queues(map);
+		else
+			blk_mq_virtio_map_queues(map, vblk->vdev, 0);
+	}
+}
+
+static const struct blk_mq_ops vblk_mq_ops = {
+	.queue_rq	= vblk_queue_rq,
+	.commit_rqs	= vblk_commit_rqs,
+	.complete	= vblk_complete_rq,
+	.init_hctx	= vblk_init_hctx,
+	.map_queues	= vblk_map_queues,
+	.poll		= vblk_poll,
+};
+
+/* ------------------------------------------------------------------ */
+/* Virtqueues                                                         */
+/* ------------------------------------------------------------------ */
+
+static bool vblk_vq_has_irq(const struct vblk_dev *vblk, unsigned int i)
+{
+	return i < vblk->io_queues[HCTX_TYPE_DEFAULT];
+}
+
+static int vblk_alloc_vqs(struct vblk_dev *vblk)
+{
+	struct virtio_device *vdev = vblk->vdev;
+	unsigned int nr, npoll;
+	u16 num_queues = 1;
+
+	virtio_cread_feature(vdev, VIRTIO_BLK_F_MQ, struct virtio_blk_config,
+			     num_queues, &num_queues);
+	if (!num_queues) {
+		dev_err(&vdev->dev, "device reports zero request queues\n");
+		return -EINVAL;
+	}
+
+	nr = min_t(unsigned int, num_queues,
+		   num_request_queues ?: nr_cpu_ids);
+	npoll = min(poll_queues, nr - 1);
+
+	vblk->num_vqs = nr;
+	vblk->io_queues[HCTX_TYPE_DEFAULT] = nr - npoll;
+	vblk->io_queues[HCTX_TYPE_READ] = 0;
+	vblk->io_queues[HCTX_TYPE_POLL] = npoll;
+	vblk->vqs = kcalloc(nr, sizeof(*vblk->vqs), GFP_KERNEL);
+	return vblk->vqs ? 0 : -ENOMEM;
+}
+
+static int vblk_find_vqs(struct vblk_dev *vblk)
+{
+	/* vector 0 is the config interrupt, kept out of the spreading */
+	struct irq_affinity desc = { .pre_vectors = 1 };
+	unsigned int i, n = vblk->num_vqs;
+	struct virtqueue_info *info;
+	struct virtqueue **vqs;
+	int err = -ENOMEM;
+
+	info = kcalloc(n, sizeof(*info), GFP_KERNEL);
+	vqs = kcalloc(n, sizeof(*vqs), GFP_KERNEL);
+	if (!info || !vqs)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		struct vblk_vq *bvq = &vblk->vqs[i];
+
+		if (vblk_vq_has_irq(vblk, i)) {
+			snprintf(bvq->name, sizeof(bvq->name), "req.%u", i);
+			info[i].callback = vblk_vq_done;
+		} else {
+			snprintf(bvq->name, sizeof(bvq->name), "req_poll.%u", i);
+		}
+		info[i].name = bvq->name;
+	}
+
+	err = compat_find_vqs(vblk->vdev, n, vqs, info, &desc);
+	if (err)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		struct vblk_vq *bvq = &vblk->vqs[i];
+
+		spin_lock_init(&bvq->lock);
+		bvq->vq = vqs[i];
+		if (vblk_vq_has_irq(vblk, i))
+			vblk_iopoll_init(vblk, bvq);
+	}
+out:
+	kfree(vqs);
+	kfree(info);
+	return err;
+}
+
+/* The device must be reset (no more callbacks) before this is called. */
+static void vblk_del_vqs(struct vblk_dev *vblk, struct virtio_device *vdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < vblk->num_vqs; i++)
+		if (vblk_vq_has_irq(vblk, i))
+			vblk_iopoll_stop(&vblk->vqs[i]);
+	vdev->config->del_vqs(vdev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Disk attributes and operations                                     */
+/* ------------------------------------------------------------------ */
+
+static int vblk_get_id(struct gendisk *disk, char *id)
+{
+	struct request_queue *q = disk->queue;
+	struct request *rq;
+	int err;
+
+	rq = blk_mq_alloc_request(q, REQ_OP_DRV_IN, 0);
+	if (IS_ERR(rq))
+		return PTR_ERR(rq);
+
+	err = blk_rq_map_kern(q, rq, id, VIRTIO_BLK_ID_BYTES, GFP_KERNEL);
+	if (!err)
+		err = blk_status_to_errno(blk_execute_rq(rq, false));
+	blk_mq_free_request(rq);
+	return err;
+}
+
+static ssize_t serial_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	char *id;
+	int err;
+
+	/* the device writes the id by DMA: no stack buffer */
+	id = kzalloc(VIRTIO_BLK_ID_BYTES, GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
+
+	err = vblk_get_id(dev_to_disk(dev), id);
+	if (!err)
+		err = sysfs_emit(buf, "%.*s\n",
+				 (int)strnlen(id, VIRTIO_BLK_ID_BYTES), id);
+	kfree(id);
+	return err;
+}
+
+static DEVICE_ATTR_RO(serial);
+
+static const char *const vblk_cache_modes[] = {
+	"write through",
+	"write back",
+};
+
+static bool vblk_writeback(struct virtio_device *vdev)
+{
+	u8 wce;
+
+	if (!virtio_has_feature(vdev, VIRTIO_BLK_F_FLUSH))
+		return false;
+	if (virtio_cread_feature(vdev, VIRTIO_BLK_F_CONFIG_WCE,
+				 struct virtio_blk_config, wce, &wce))
+		return true;
+	return wce;
+}
+
+static int vblk_update_cache_mode(struct vblk_dev *vblk)
+{
+	return compat_set_write_cache(vblk->disk->queue,
+				      vblk_writeback(vblk->vdev));
+}
+
+static ssize_t cache_type_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%s\n",
+			  vblk_cache_modes[vblk_writeback(vblk->vdev)]);
+}
+
+static ssize_t cache_type_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+	int mode, err;
+
+	mode = sysfs_match_string(vblk_cache_modes, buf);
+	if (mode < 0)
+		return mode;
+
+	virtio_cwrite8(vblk->vdev, offsetof(struct virtio_blk_config, wce),
+		       mode);
+	err = vblk_update_cache_mode(vblk);
+	return err ?: count;
+}
+
+static DEVICE_ATTR_RW(cache_type);
+
+static struct attribute *vblk_attrs[] = {
+	&dev_attr_serial.attr,
+	&dev_attr_cache_type.attr,
+#ifdef CONFIG_VIRTIO_BLK_IOPOLL
+	&dev_attr_iopoll_budget.attr,
+#endif
+	NULL,
+};
+
+static umode_t vblk_attr_mode(struct kobject *kobj, struct attribute *attr,
+			      int n)
+{
+	struct vblk_dev *vblk = dev_to_disk(kobj_to_dev(kobj))->private_data;
+
+	if (attr == &dev_attr_cache_type.attr &&
+	    !virtio_has_feature(vblk->vdev, VIRTIO_BLK_F_CONFIG_WCE))
+		return 0444;
+	return attr->mode;
+}
+
+static const struct attribute_group vblk_attr_group = {
+	.attrs = vblk_attrs,
+	.is_visible = vblk_attr_mode,
+};
+
+static const struct attribute_group *vblk_attr_groups[] = {
+	&vblk_attr_group,
+	NULL,
+};
+
+static int vblk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
+{
+	struct vblk_dev *vblk = bdev->bd_disk->private_data;
+	struct virtio_device *vdev;
+	int err = 0;
+
+	mutex_lock(&vblk->vdev_mutex);
+	vdev = vblk->vdev;
+	if (!vdev) {
+		err = -ENXIO;
+	} else if (virtio_has_feature(vdev, VIRTIO_BLK_F_GEOMETRY)) {
+		virtio_cread(vdev, struct virtio_blk_config,
+			     geometry.cylinders, &geo->cylinders);
+		virtio_cread(vdev, struct virtio_blk_config,
+			     geometry.heads, &geo->heads);
+		virtio_cread(vdev, struct virtio_blk_config,
+			     geometry.sectors, &geo->sectors);
+	} else {
+		/* the customary 64 heads, 32 sectors of disks without one */
+		geo->heads = 64;
+		geo->sectors = 32;
+		geo->cylinders = get_capacity(bdev->bd_disk) >> 11;
+	}
+	mutex_unlock(&vblk->vdev_mutex);
+	return err;
+}
+
+/* Last reference to the disk: the driver state can go with it. */
+static void vblk_free_disk(struct gendisk *disk)
+{
+	struct vblk_dev *vblk = disk->private_data;
+
+	ida_free(&vblk_index_ida, vblk->index);
+	mutex_destroy(&vblk->vdev_mutex);
+	kfree(vblk);
+}
+
+static const struct block_device_operations vblk_fops = {
+	.owner		= THIS_MODULE,
+	.getgeo		= vblk_getgeo,
+	.free_disk	= vblk_free_disk,
+};
+
+/* ------------------------------------------------------------------ */
+/* Counters in debugfs                                                */
+/* ------------------------------------------------------------------ */
+
+static int vblk_stats_show(struct seq_file *m, void *unused)
+{
+	const struct vblk_vq_stats *s = &((struct vblk_vq *)m->private)->stats;
+
+	seq_printf(m, "interrupts %lu\n", READ_ONCE(s->interrupts));
+	seq_printf(m, "polls %lu\n", READ_ONCE(s->polls));
+	seq_printf(m, "completed %lu\n", READ_ONCE(s->completed));
+	seq_printf(m, "budget_exhausted %lu\n", READ_ONCE(s->budget_exhausted));
+	seq_printf(m, "rearm_races %lu\n", READ_ONCE(s->rearm_races));
+	seq_printf(m, "kicks %lu\n", READ_ONCE(s->kicks));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vblk_stats);
+
+/*
+ * Counters are bumped without atomics by their single writer; a reset
+ * during I/O may lose an increment or two, which is fine for statistics.
+ */
+static ssize_t vblk_stats_reset(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct vblk_dev *vblk = file->private_data;
+	unsigned int i;
+	bool reset;
+	int err;
+
+	err = kstrtobool_from_user(ubuf, count, &reset);
+	if (err)
+		return err;
+	for (i = 0; reset && i < vblk->num_vqs; i++)
+		memset(&vblk->vqs[i].stats, 0, sizeof(vblk->vqs[i].stats));
+	return count;
+}
+
+static const struct file_operations vblk_reset_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= vblk_stats_reset,
+	.llseek	= noop_llseek,
+};
+
+static void vblk_debugfs_add(struct vblk_dev *vblk)
+{
+	char name[16];
+	unsigned int i;
+
+	vblk->debugfs = debugfs_create_dir(vblk->disk->disk_name,
+					   vblk_debugfs_root);
+	for (i = 0; i < vblk->num_vqs; i++) {
+		snprintf(name, sizeof(name), "q%u", i);
+		debugfs_create_file(name, 0444, vblk->debugfs, &vblk->vqs[i],
+				    &vblk_stats_fops);
+	}
+	debugfs_create_file("reset", 0200, vblk->debugfs, vblk,
+			    &vblk_reset_fops);
+}
+
+/* ------------------------------------------------------------------ */
+/* Probe and removal                                                  */
+/* ------------------------------------------------------------------ */
+
+static void vblk_discard_limits(struct virtio_device *vdev,
+				struct queue_limits *lim)
+{
+	u32 v;
+
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_DISCARD)) {
+		virtio_cread(vdev, struct virtio_blk_config,
+			     max_discard_sectors, &lim->max_hw_discard_sectors);
+		virtio_cread(vdev, struct virtio_blk_config,
+			     discard_sector_alignment, &v);
+		if (v)
+			lim->discard_granularity = v << SECTOR_SHIFT;
+		virtio_cread(vdev, struct virtio_blk_config,
+			     max_discard_seg, &v);
+		lim->max_discard_segments = clamp_t(u32, v, 1, VBLK_MAX_RANGES);
+	}
+
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_SECURE_ERASE)) {
+		virtio_cread(vdev, struct virtio_blk_config,
+			     max_secure_erase_sectors,
+			     &lim->max_secure_erase_sectors);
+		virtio_cread(vdev, struct virtio_blk_config,
+			     secure_erase_sector_alignment, &v);
+		if (v && !lim->discard_granularity)
+			lim->discard_granularity = v << SECTOR_SHIFT;
+		/* the block layer keeps one segment limit for both */
+		virtio_cread(vdev, struct virtio_blk_config,
+			     max_secure_erase_seg, &v);
+		v = clamp_t(u32, v, 1, VBLK_MAX_RANGES);
+		lim->max_discard_segments = lim->max_discard_segments ?
+			min_t(u32, lim->max_discard_segments, v) : v;
+	}
+
+	if (lim->max_discard_segments && !lim->discard_granularity)
+		lim->discard_granularity = lim->logical_block_size;
+
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES))
+		virtio_cread(vdev, struct virtio_blk_config,
+			     max_write_zeroes_sectors,
+			     &lim->max_write_zeroes_sectors);
+}
+
+static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
+{
+	struct virtio_device *vdev = vblk->vdev;
+	unsigned int ring = virtqueue_get_vring_size(vblk->vqs[0].vq);
+	u32 sg_elems = 1, size_max, v;
+	u16 min_io;
+	u8 exp, u;
+
+	memset(lim, 0, sizeof(*lim));
+
+	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_SEG_MAX,
+				  struct virtio_blk_config, seg_max, &v) && v)
+		sg_elems = v;
+	/* without indirect descriptors, header and status need a slot each */
+	if (!virtio_has_feature(vdev, VIRTIO_RING_F_INDIRECT_DESC))
+		sg_elems = clamp_t(u32, sg_elems, 1, ring - 2);
+	lim->max_segments = min_t(u32, sg_elems, USHRT_MAX);
+	lim->max_hw_sectors = UINT_MAX;
+
+	size_max = min_t(size_t, virtio_max_dma_size(vdev), UINT_MAX);
+	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_SIZE_MAX,
+				  struct virtio_blk_config, size_max, &v) && v)
+		size_max = min(size_max, v);
+	lim->max_segment_size = size_max;
+
+	lim->logical_block_size = SECTOR_SIZE;
+	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_BLK_SIZE,
+				  struct virtio_blk_config, blk_size, &v)) {
+		if (blk_validate_block_size(v)) {
+			dev_err(&vdev->dev, "unsupported block size %u\n", v);
+			return -EINVAL;
+		}
+		lim->logical_block_size = v;
+	}
+	lim->physical_block_size = lim->logical_block_size;
+
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_TOPOLOGY)) {
+		virtio_cread(vdev, struct virtio_blk_config,
+			     physical_block_exp, &exp);
+		if (exp < 16)
+			lim->physical_block_size <<= exp;
+		virtio_cread(vdev, struct virtio_blk_config,
+			     alignment_offset, &u);
+		lim->alignment_offset = u * lim->logical_block_size;
+		virtio_cread(vdev, struct virtio_blk_config, min_io_size,
+			     &min_io);
+		lim->io_min = min_io * lim->logical_block_size;
+		virtio_cread(vdev, struct virtio_blk_config, opt_io_size, &v);
+		lim->io_opt = v * lim->logical_block_size;
+	}
+
+	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES,
+				  struct virtio_blk_config,
+				  write_zeroes_may_unmap, &u))
+		vblk->zeroes_may_unmap = u;
+	vblk_discard_limits(vdev, lim);
+	return 0;
+}
+
+static int vblk_init_tag_set(struct vblk_dev *vblk)
+{
+	struct blk_mq_tag_set *set = &vblk->tag_set;
+	unsigned int depth = virtqueue_get_vring_size(vblk->vqs[0].vq);
+
+	/* every request takes header and status descriptors of its own */
+	if (!virtio_has_feature(vblk->vdev, VIRTIO_RING_F_INDIRECT_DESC))
+		depth /= 2;
+	if (queue_depth)
+		depth = min(depth, queue_depth);
+
+	set->ops = &vblk_mq_ops;
+	set->nr_hw_queues = vblk->num_vqs;
+	set->nr_maps = vblk->io_queues[HCTX_TYPE_POLL] ? HCTX_MAX_TYPES : 1;
+	set->queue_depth = max(depth, 1U);
+	set->numa_node = NUMA_NO_NODE;
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	set->cmd_size = sizeof(struct vblk_req) +
+			sizeof(struct scatterlist) * VBLK_INLINE_SGS;
+	set->driver_data = vblk;
+	return blk_mq_alloc_tag_set(set);
+}
+
+static void vblk_disk_name(char *buf, int index)
+{
+	char suffix[8];
+	char *p = suffix + sizeof(suffix);
+
+	*--p = '\0';
+	do {
+		*--p = 'a' + index % 26;
+		index = index / 26 - 1;
+	} while (index >= 0);
+	snprintf(buf, DISK_NAME_LEN, "vd%s", p);
+}
+
+static void vblk_setup_disk(struct vblk_dev *vblk)
+{
+	struct gendisk *disk = vblk->disk;
+	u64 capacity;
+
+	disk->major = vblk_major;
+	disk->first_minor = vblk->index << VBLK_PART_BITS;
+	disk->minors = 1 << VBLK_PART_BITS;
+	disk->fops = &vblk_fops;
+	disk->private_data = vblk;
+	vblk_disk_name(disk->disk_name, vblk->index);
+
+	virtio_cread(vblk->vdev, struct virtio_blk_config, capacity, &capacity);
+	set_capacity(disk, capacity);
+	set_disk_ro(disk, virtio_has_feature(vblk->vdev, VIRTIO_BLK_F_RO));
+}
+
+static void vblk_config_work(struct work_struct *work)
+{
+	struct vblk_dev *vblk = container_of(work, struct vblk_dev,
+					     config_work);
+	u64 capacity;
+
+	virtio_cread(vblk->vdev, struct virtio_blk_config, capacity, &capacity);
+	if (set_capacity_and_notify(vblk->disk, capacity))
+		dev_info(&vblk->vdev->dev, "[%s] capacity now %llu sectors\n",
+			 vblk->disk->disk_name, capacity);
+}
+
+static void vblk_config_changed(struct virtio_device *vdev)
+{
+	struct vblk_dev *vblk = vdev->priv;
+
+	schedule_work(&vblk->config_work);
+}
+
+static int vblk_probe(struct virtio_device *vdev)
+{
+	struct queue_limits lim;
+	struct vblk_dev *vblk;
+	int err;
+
+	if (!vdev->config->get) {
+		dev_err(&vdev->dev, "device offers no config space access\n");
+		return -EINVAL;
+	}
+
+	vblk = kzalloc(sizeof(*vblk), GFP_KERNEL);
+	if (!vblk)
+		return -ENOMEM;
+
+	err = ida_alloc_range(&vblk_index_ida, 0, VBLK_MAX_DISKS - 1,
+			      GFP_KERNEL);
+	if (err < 0)
+		goto out_free_vblk;
+	vblk->index = err;
+	vblk->vdev = vdev;
+	vdev->priv = vblk;
+	mutex_init(&vblk->vdev_mutex);
+	INIT_WORK(&vblk->config_work, vblk_config_work);
+
+	err = vblk_alloc_vqs(vblk);
+	if (err)
+		goto out_free_index;
+	err = vblk_find_vqs(vblk);
+	if (err)
+		goto out_free_vqs;
+
+	err = vblk_read_limits(vblk, &lim);
+	if (err)
+		goto out_del_vqs;
+	err = vblk_init_tag_set(vblk);
+	if (err)
+		goto out_del_vqs;
+
+	vblk->disk = compat_alloc_disk(&vblk->tag_set, &lim, vblk);
+	if (IS_ERR(vblk->disk)) {
+		err = PTR_ERR(vblk->disk);
+		goto out_free_tags;
+	}
+	vblk_setup_disk(vblk);
+	err = vblk_update_cache_mode(vblk);
+	if (err)
+		goto out_put_disk;
+
+	virtio_device_ready(vdev);
+
+	err = device_add_disk(&vdev->dev, vblk->disk, vblk_attr_groups);
+	if (err)
+		goto out_reset;
+
+	vblk_debugfs_add(vblk);
+	return 0;
+
+out_reset:
+	virtio_reset_device(vdev);
+out_put_disk:
+	/* never added: ->free_disk is not called, the state is ours to free */
+	put_disk(vblk->disk);
+out_free_tags:
+	blk_mq_free_tag_set(&vblk->tag_set);
+out_del_vqs:
+	vblk_del_vqs(vblk, vdev);
+out_free_vqs:
+	kfree(vblk->vqs);
+out_free_index:
+	mutex_destroy(&vblk->vdev_mutex);
+	ida_free(&vblk_index_ida, vblk->index);
+out_free_vblk:
+	kfree(vblk);
+	return err;
+}
+
+static void vblk_remove(struct virtio_device *vdev)
+{
+	struct vblk_dev *vblk = vdev->priv;
+
+	/* config interrupts are off by now; finish a pending resize */
+	flush_work(&vblk->config_work);
+	debugfs_remove(vblk->debugfs);
+
+	del_gendisk(vblk->disk);
+	blk_mq_free_tag_set(&vblk->tag_set);
+
+	mutex_lock(&vblk->vdev_mutex);
+	virtio_reset_device(vdev);
+	vblk_del_vqs(vblk, vdev);
+	vblk->vdev = NULL;
+	mutex_unlock(&vblk->vdev_mutex);
+
+	kfree(vblk->vqs);
+	vblk->vqs = NULL;
+	put_disk(vblk->disk);
+}
+
+#ifdef CONFIG_PM_SLEEP
+static int vblk_freeze(struct virtio_device *vdev)
+{
+	struct vblk_dev *vblk = vdev->priv;
+	struct request_queue *q = vblk->disk->queue;
+
+	/* let in-flight requests finish, hold back new ones until restore */
+	blk_mq_freeze_queue(q);
+	blk_mq_quiesce_queue(q);
+	blk_mq_unfreeze_queue(q);
+
+	virtio_reset_device(vdev);
+	flush_work(&vblk->config_work);
+	vblk_del_vqs(vblk, vdev);
+	return 0;
+}
+
+static int vblk_restore(struct virtio_device *vdev)
+{
+	struct vblk_dev *vblk = vdev->priv;
+	int err;
+
+	err = vblk_find_vqs(vblk);
+	if (err)
+		return err;
+
+	virtio_device_ready(vdev);
+	blk_mq_unquiesce_queue(vblk->disk->queue);
+	return 0;
+}
+#endif
+
+static const struct virtio_device_id vblk_id_table[] = {
+	{ VIRTIO_ID_BLOCK, VIRTIO_DEV_ANY_ID },
+	{ 0 },
+};
+MODULE_DEVICE_TABLE(virtio, vblk_id_table);
+
+static unsigned int vblk_features[] = {
+	VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_F_SIZE_MAX, VIRTIO_BLK_F_GEOMETRY,
+	VIRTIO_BLK_F_RO, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH,
+	VIRTIO_BLK_F_TOPOLOGY, VIRTIO_BLK_F_CONFIG_WCE, VIRTIO_BLK_F_MQ,
+	VIRTIO_BLK_F_DISCARD, VIRTIO_BLK_F_WRITE_ZEROES,
+	VIRTIO_BLK_F_SECURE_ERASE,
+};
+
+static struct virtio_driver vblk_driver = {
+	.feature_table			= vblk_features,
+	.feature_table_size		= ARRAY_SIZE(vblk_features),
+	.feature_table_legacy		= vblk_features,
+	.feature_table_size_legacy	= ARRAY_SIZE(vblk_features),
+	.driver.name			= KBUILD_MODNAME,
+	.id_table			= vblk_id_table,
+	.probe				= vblk_probe,
+	.remove				= vblk_remove,
+	.config_changed			= vblk_config_changed,
+#ifdef CONFIG_PM_SLEEP
+	.freeze				= vblk_freeze,
+	.restore			= vblk_restore,
+#endif
+};
+
+static int __init vblk_init(void)
+{
+	int err;
+
+	vblk_major = register_blkdev(0, "virtblk");
+	if (vblk_major < 0)
+		return vblk_major;
+
+	vblk_debugfs_root = debugfs_create_dir(KBUILD_MODNAME, NULL);
+
+	err = vblk_sysctl_register();
+	if (err)
+		goto out_debugfs;
+
+	err = compat_register_virtio_driver(&vblk_driver);
+	if (err)
+		goto out_sysctl;
+	return 0;
+
+out_sysctl:
+	vblk_sysctl_unregister();
+out_debugfs:
+	debugfs_remove(vblk_debugfs_root);
+	unregister_blkdev(vblk_major, "virtblk");
+	return err;
+}
+
+static void __exit vblk_exit(void)
+{
+	unregister_virtio_driver(&vblk_driver);
+	vblk_sysctl_unregister();
+	debugfs_remove(vblk_debugfs_root);
+	unregister_blkdev(vblk_major, "virtblk");
+}
+
+module_init(vblk_init);
+module_exit(vblk_exit);
+
+MODULE_DESCRIPTION("Virtio block driver with budgeted irq_poll completion");
+MODULE_AUTHOR("virtio-blk iopoll developers");
+MODULE_LICENSE("GPL");
