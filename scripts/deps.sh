@@ -39,6 +39,7 @@ pkgs=(
 	"$src612"
 	qemu-system-x86 qemu-utils busybox-static cpio xz-utils
 	fio util-linux e2fsprogs python3 gnuplot-nox
+	dkms
 )
 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
 
