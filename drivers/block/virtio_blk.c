@@ -575,14 +575,29 @@ static void vblk_drain_irq(struct vblk_vq *bvq)
 #ifdef CONFIG_VIRTIO_BLK_IOPOLL
 
 /*
+ * Callbacks off and poller scheduled, in one step under the vq lock.
+ * irq_poll has no napi_schedule_prep(): irq_poll_sched() silently does
+ * nothing while the poller still holds IRQ_POLL_F_SCHED.  Were the two
+ * steps free to interleave with vblk_iopoll_rearm(), a late interrupt
+ * could turn callbacks off just after the poller turned them on, have its
+ * schedule swallowed, and leave the queue with neither interrupts nor a
+ * poller.  Under the lock, either the poller has not let go yet (it will
+ * turn callbacks on after us) or it has (and our schedule goes through).
+ */
+static void vblk_iopoll_take(struct vblk_vq *bvq)
+{
+	lockdep_assert_held(&bvq->lock);
+	virtqueue_disable_cb(bvq->vq);
+	irq_poll_sched(&bvq->iop);
+}
+
+/*
  * Give the ring back to the interrupt.  A completion can land between the
  * poller's last virtqueue_get_buf() and the moment callbacks are on again;
- * its interrupt was either suppressed (callbacks still off) or found the
- * poller still scheduled, so nobody else will reap it.  Hence: re-enable
- * and remember the ring position under the lock, give up the poller, then
- * check whether the device moved past that position and, if so, take the
- * ring back.  Should a real interrupt schedule the poller in the same
- * window, IRQ_POLL_F_SCHED lets only one of the two schedules through.
+ * its interrupt was either suppressed or found the poller still scheduled,
+ * so nobody else will reap it.  Hence: turn callbacks on, note the ring
+ * position and release the poller, then check whether the device moved
+ * past that position and, if so, take the ring back.
  */
 static void vblk_iopoll_rearm(struct vblk_vq *bvq)
 {
@@ -591,16 +606,13 @@ static void vblk_iopoll_rearm(struct vblk_vq *bvq)
 
 	spin_lock_irqsave(&bvq->lock, flags);
 	last = virtqueue_enable_cb_prepare(bvq->vq);
+	irq_poll_complete(&bvq->iop);
 	spin_unlock_irqrestore(&bvq->lock, flags);
 
-	irq_poll_complete(&bvq->iop);
-
 	if (unlikely(virtqueue_poll(bvq->vq, last))) {
-		virtqueue_disable_cb(bvq->vq);
-		irq_poll_sched(&bvq->iop);
-		/* no longer the poller's own counter once it is released */
 		spin_lock_irqsave(&bvq->lock, flags);
 		bvq->stats.rearm_races++;
+		vblk_iopoll_take(bvq);
 		spin_unlock_irqrestore(&bvq->lock, flags);
 	}
 }
@@ -662,6 +674,10 @@ static void vblk_iopoll_stop(struct vblk_vq *bvq)
 
 #else
 
+static void vblk_iopoll_take(struct vblk_vq *bvq)
+{
+}
+
 static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
 {
 }
@@ -676,12 +692,14 @@ static void vblk_vq_done(struct virtqueue *vq)
 {
 	struct vblk_dev *vblk = vq->vdev->priv;
 	struct vblk_vq *bvq = &vblk->vqs[vq->index];
+	unsigned long flags;
 
 	bvq->stats.interrupts++;
 	if (vblk_iopoll_on()) {
 		/* quiet until the poller has drained the ring; it re-arms */
-		virtqueue_disable_cb(vq);
-		irq_poll_sched(&bvq->iop);
+		spin_lock_irqsave(&bvq->lock, flags);
+		vblk_iopoll_take(bvq);
+		spin_unlock_irqrestore(&bvq->lock, flags);
 		return;
 	}
 	vblk_drain_irq(bvq);
