@@ -1,0 +1,702 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Report for `make bench`: derives every figure from the raw files the guest
+wrote (fio JSON, counter snapshots, trace counts) and writes, per
+results/<kernel>-<accel>/:
+
+  summary.json   per run and per (disk, cell, config): median, min, max
+  summary.csv    the same aggregates, one row per (phase, disk, cell, config)
+  table.md       markdown tables, targets, best budget
+  *.svg          gnuplot plots
+
+and results/README.md over every result directory found.
+
+Usage: scripts/bench/report.py RESULT_DIR...   (one per kernel), or
+       scripts/bench/report.py --readme RESULTS_DIR
+"""
+import csv
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import plan as planmod  # noqa: E402
+
+# Metric key -> (column heading, unit scale note).  Order = table order.
+METRICS = {
+    "iops": "IOPS",
+    "clat_mean_us": "clat mean µs",
+    "clat_p50_us": "clat p50 µs",
+    "clat_p99_us": "clat p99 µs",
+    "clat_p999_us": "clat p99.9 µs",
+    "cpu_us_per_io": "guest CPU µs/IO",
+    "cpu_irq_us_per_io": "guest irq+softirq µs/IO",
+    "cpu_busy_frac": "guest CPU busy fraction",
+    "irq_per_io": "interrupts/IO (/proc/interrupts)",
+    "irqpoll_softirq_per_io": "IRQ_POLL softirqs/IO",
+    "drv_kicks_per_io": "kicks/IO (driver)",
+    "drv_irq_per_io": "interrupts/IO (driver)",
+    "drv_compl_per_poll": "completions/poller run",
+    "drv_exhausted_frac": "poller runs that used the whole budget",
+    "host_kicks_per_io": "kicks/IO (QEMU trace)",
+    "host_irq_per_io": "interrupts/IO (QEMU trace)",
+}
+
+# Targets from the issue, evaluated against the data (never asserted).
+# (id, text, disk, cell, metric, kind, threshold); kind: abs | ratio
+TARGETS = [
+    ("irq_qd32_j1", "interrupts/IO <= 0.05 (randread QD32, 1 job)",
+     "null", "randread-qd32-j1", "irq_per_io", "abs", 0.05),
+    ("irq_qd32_j2", "interrupts/IO <= 0.05 (randread QD32, 2 jobs)",
+     "null", "randread-qd32-j2", "irq_per_io", "abs", 0.05),
+    ("iops_qd32_j1", "IOPS >= 1.35x stock (randread QD32, 1 job)",
+     "null", "randread-qd32-j1", "iops", "ratio_ge", 1.35),
+    ("iops_qd32_j2", "IOPS >= 1.15x stock (randread QD32, 2 jobs)",
+     "null", "randread-qd32-j2", "iops", "ratio_ge", 1.15),
+    ("cpu_qd32_j1", "guest CPU/IO <= 0.7x stock (randread QD32, 1 job)",
+     "null", "randread-qd32-j1", "cpu_us_per_io", "ratio_le", 0.7),
+    ("cpu_qd32_j2", "guest CPU/IO <= 0.7x stock (randread QD32, 2 jobs)",
+     "null", "randread-qd32-j2", "cpu_us_per_io", "ratio_le", 0.7),
+    ("lat_mean_qd1", "mean latency <= 1.03x stock (randread QD1)",
+     "null", "randread-qd1-j1", "clat_mean_us", "ratio_le", 1.03),
+    ("lat_p99_qd1", "p99 latency <= 1.03x stock (randread QD1)",
+     "null", "randread-qd1-j1", "clat_p99_us", "ratio_le", 1.03),
+]
+HEADLINE = ("randread-qd1-j1", "randread-qd32-j1", "randread-qd32-j2")
+
+
+def load_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def load_runs(phase_dir):
+    out = []
+    try:
+        with open(os.path.join(phase_dir, "runs.jsonl")) as f:
+            for line in f:
+                if line.strip():
+                    out.append(json.loads(line))
+    except OSError:
+        pass
+    return out
+
+
+# ------------------------------------------------------------ per-run metrics
+
+def _delta(a, b):
+    return [y - x for x, y in zip(a, b)]
+
+
+def _fio_metrics(fio):
+    """IOPS and completion latency (µs) of the run, from fio's JSON."""
+    jobs = fio.get("jobs", [])
+    iops = sum(j[d]["iops"] for j in jobs for d in ("read", "write"))
+    # dominant direction of the (single-direction) workload
+    d = max(("read", "write"), key=lambda d: sum(j[d]["total_ios"]
+                                                 for j in jobs))
+    clat = jobs[0][d]["clat_ns"] if jobs else {}
+    pct = clat.get("percentile", {})
+
+    def p(key):
+        v = pct.get(key)
+        return v / 1000.0 if v is not None else None
+    return {"iops": iops,
+            "clat_mean_us": clat.get("mean", 0) / 1000.0,
+            "clat_p50_us": p("50.000000"), "clat_p99_us": p("99.000000"),
+            "clat_p999_us": p("99.900000"),
+            "fio_ios": sum(j[d]["total_ios"] for j in jobs)}
+
+
+def _driver_delta(before, after):
+    tot = {}
+    for q, vals in after.items():
+        for k, v in vals.items():
+            tot[k] = tot.get(k, 0) + v - before.get(q, {}).get(k, 0)
+    return tot
+
+
+def run_metrics(rec, fio, user_hz, trace=None):
+    """All per-run figures.  'Per IO' divides by requests the disk completed
+    (/sys/block/vdX/stat) over the same window as the counters (fio start to
+    exit, ramp included); IOPS and latency are fio's (ramp excluded)."""
+    m = _fio_metrics(fio)
+    b, a = rec["before"], rec["after"]
+    ds = _delta(b["diskstat"], a["diskstat"])
+    ios = ds[0] + ds[4] + (ds[11] if len(ds) > 11 else 0)
+    m["ios"] = ios
+    cpu = _delta(b["cpu"], a["cpu"])
+    # user nice system idle iowait irq softirq steal (guest* are in user)
+    busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6]
+    total = sum(cpu[:8])
+    us = 1e6 / user_hz
+    m["wall_s"] = a["t"] - b["t"]
+    m["cpu_busy_frac"] = busy / total if total else None
+    irq = sum(a["irq"].get(k, 0) - b["irq"].get(k, 0) for k in a["irq"]
+              if "-req." in k)
+    if ios:
+        m["cpu_us_per_io"] = busy * us / ios
+        m["cpu_irq_us_per_io"] = (cpu[5] + cpu[6]) * us / ios
+        m["irq_per_io"] = irq / ios
+        m["irqpoll_softirq_per_io"] = (a["softirq"].get("IRQ_POLL", 0) -
+                                       b["softirq"].get("IRQ_POLL", 0)) / ios
+    drv = _driver_delta(b.get("driver", {}), a.get("driver", {}))
+    if drv and ios:
+        m["drv_kicks_per_io"] = drv.get("kicks", 0) / ios
+        m["drv_irq_per_io"] = drv.get("interrupts", 0) / ios
+        polls = drv.get("polls", 0)
+        if polls:
+            m["drv_compl_per_poll"] = drv.get("completed", 0) / polls
+            m["drv_exhausted_frac"] = drv.get("budget_exhausted", 0) / polls
+    if trace and ios:
+        m["host_kicks_per_io"] = trace["kicks"] / ios
+        m["host_irq_per_io"] = trace["interrupts"] / ios
+    return m
+
+
+# ------------------------------------------------------------ aggregation
+
+def agg(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    return {"median": statistics.median(vals), "min": min(vals),
+            "max": max(vals), "n": len(vals), "values": vals}
+
+
+def collect(rdir):
+    """Per-run metrics of both phases and their aggregates."""
+    meta = load_json(os.path.join(rdir, "meta.json"), {})
+    out = {"meta": meta, "runs": [], "skipped": {}, "groups": {}}
+    for phase in ("main", "trace"):
+        pdir = os.path.join(rdir, phase)
+        info = load_json(os.path.join(pdir, "guest-info.json"), {})
+        if phase == "main" or "guest" not in out:
+            out["guest"] = info or out.get("guest", {})
+        tc = load_json(os.path.join(pdir, "trace-counts.json"), {})
+        for rec in load_runs(pdir):
+            key = (phase, rec["disk"], rec["cell"], rec["config"])
+            if "skipped" in rec:
+                out["skipped"][rec["config"]] = rec["skipped"]
+                continue
+            fio = load_json(os.path.join(pdir, rec["fio_json"]))
+            if rec.get("fio_rc") or not fio:
+                out["runs"].append({"phase": phase, "seq": rec["seq"],
+                                    "error": rec.get("fio_tail", "no JSON")})
+                continue
+            m = run_metrics(rec, fio, info.get("user_hz", 100),
+                            tc.get("runs", {}).get(str(rec["seq"])))
+            out["runs"].append({"phase": phase, "seq": rec["seq"],
+                                "rep": rec["rep"], "disk": rec["disk"],
+                                "cell": rec["cell"], "config": rec["config"],
+                                "workload": rec["workload"], "qd": rec["qd"],
+                                "jobs": rec["jobs"],
+                                "settings": rec.get("settings", {}),
+                                "fio_json": f"{phase}/{rec['fio_json']}",
+                                "metrics": m})
+            out["groups"].setdefault(key, []).append(m)
+    groups = {}
+    for key, ms in out["groups"].items():
+        names = sorted({k for m in ms for k in m})
+        groups[key] = {k: agg([m.get(k) for m in ms]) for k in names}
+    out["groups"] = groups
+    return out
+
+
+def med(groups, key, metric):
+    g = groups.get(key, {}).get(metric)
+    return g["median"] if g else None
+
+
+def ratio(groups, phase, disk, cell, config, metric):
+    a = med(groups, (phase, disk, cell, config), metric)
+    s = med(groups, (phase, disk, cell, "stock"), metric)
+    if a is None or not s:
+        return None
+    return a / s
+
+
+# ------------------------------------------------------------ targets
+
+def budgets_in(data):
+    cfgs = {k[3] for k in data["groups"] if k[0] == "main"}
+    return sorted((c for c in cfgs if c.startswith("b") and c[1:].isdigit()),
+                  key=lambda c: int(c[1:]))
+
+
+def evaluate(data, config):
+    """Each target for one config: value, met (True/False/None)."""
+    res = []
+    g = data["groups"]
+    for tid, text, disk, cell, metric, kind, thr in TARGETS:
+        if kind == "abs":
+            val = med(g, ("main", disk, cell, config), metric)
+            met = None if val is None else val <= thr
+        else:
+            val = ratio(g, "main", disk, cell, config, metric)
+            met = (None if val is None else
+                   val >= thr if kind == "ratio_ge" else val <= thr)
+        res.append({"id": tid, "text": text, "config": config,
+                    "value": val, "met": met, "threshold": thr,
+                    "kind": kind})
+    return res
+
+
+def best_budget(data):
+    """Rule (stated in the report): most targets met; ties broken by the
+    geometric mean of IOPS/stock at randread QD32 (1 and 2 jobs) and
+    stock/mean latency at QD1."""
+    best = None
+    for c in budgets_in(data):
+        ev = evaluate(data, c)
+        met = sum(1 for e in ev if e["met"])
+        g = data["groups"]
+        parts = [ratio(g, "main", "null", "randread-qd32-j1", c, "iops"),
+                 ratio(g, "main", "null", "randread-qd32-j2", c, "iops")]
+        lat = ratio(g, "main", "null", "randread-qd1-j1", c, "clat_mean_us")
+        parts.append(1 / lat if lat else None)
+        parts = [p for p in parts if p]
+        score = math.exp(sum(map(math.log, parts)) / len(parts)) if parts \
+            else 0
+        cand = (met, score, c)
+        if best is None or cand[:2] > best[:2]:
+            best = cand
+    if not best:
+        return None
+    return {"config": best[2], "budget": int(best[2][1:]),
+            "targets_met": best[0], "score": best[1]}
+
+
+# ------------------------------------------------------------ formatting
+
+def fmt(v, metric=""):
+    if v is None:
+        return "n/a"
+    if metric == "iops":
+        return f"{v / 1000:.1f}k"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    if a >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def cell_str(g, metric):
+    a = g.get(metric) if g else None
+    if not a:
+        return "n/a"
+    if a["n"] == 1:
+        return fmt(a["median"], metric)
+    return (f"{fmt(a['median'], metric)} "
+            f"({fmt(a['min'], metric)}–{fmt(a['max'], metric)})")
+
+
+def stamp(meta, guest):
+    return (f"kernel {guest.get('kernel', meta.get('kernel'))}, "
+            f"{meta.get('accel', '?')}, {meta.get('qemu', '?')}, "
+            f"host {meta.get('host_cpu', '?')} ({meta.get('host_ncpu')} cpus),"
+            f" {meta.get('date', '?')}, mode {meta.get('mode')}, "
+            f"git {meta.get('git', '?')}")
+
+
+def config_order(data):
+    plan = load_json(os.path.join(data["dir"], "plan.json"), {})
+    order = list(plan.get("configs") or planmod.CONFIGS)
+    seen = {k[3] for k in data["groups"]}
+    return order + sorted(seen - set(order))
+
+
+def table_rows(data, phase, disk, cells, metrics, with_ratio):
+    g = data["groups"]
+    order = config_order(data)
+    lines = []
+    for cell in cells:
+        cfgs = sorted({k[3] for k in g if k[:3] == (phase, disk, cell)},
+                      key=order.index)
+        for c in cfgs:
+            row = [cell, c, str(g[(phase, disk, cell, c)]["iops"]["n"])]
+            for m in metrics:
+                row.append(cell_str(g[(phase, disk, cell, c)], m))
+                if m in with_ratio:
+                    r = ratio(g, phase, disk, cell, c, m)
+                    row.append(f"{r:.2f}×" if r is not None else "n/a")
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def cells_of(data, phase, disk):
+    plan = load_json(os.path.join(data["dir"], "plan.json"), {})
+    seen = []
+    for it in plan.get(phase, []):
+        if it["disk"] == disk and it["name"] not in seen:
+            seen.append(it["name"])
+    return seen
+
+
+def write_table(data, path):
+    meta, guest = data["meta"], data.get("guest", {})
+    plan = load_json(os.path.join(data["dir"], "plan.json"), {})
+    L = [f"# virtio_blk bench: {guest.get('kernel', meta.get('kernel'))} "
+         f"({meta.get('accel')})", "",
+         f"_{stamp(meta, guest)}_", "",
+         f"Guest: {guest.get('nr_cpus')} vCPUs, {plan.get('mem_mb')} MiB, "
+         f"clocksource {guest.get('clocksource_current')}; "
+         f"{plan.get('repeats')} repeats per cell, fio runtime "
+         f"{plan.get('runtime')} s after {plan.get('ramp')} s ramp, "
+         f"configurations interleaved within each repeat. "
+         f"Host load average at start/end: "
+         f"{' '.join(meta.get('host_loadavg_at_start', []))} / "
+         f"{' '.join(meta.get('host_loadavg_at_end', []))}.", "",
+         "Cells show median (min–max) over repeats; ×stock is the ratio of "
+         "medians to the stock driver in the same cell. Per-IO counters "
+         "divide by requests completed by the disk over the fio process "
+         "lifetime; guest CPU is system-wide busy time from /proc/stat "
+         "(user+nice+system+irq+softirq), so it includes fio itself.", ""]
+    configs = plan.get("configs") or planmod.CONFIGS
+    L += ["Configurations: " + "; ".join(
+        f"`{k}` {v['desc']}" for k, v in configs.items()) + ".", ""]
+    if data["skipped"]:
+        L += ["**Skipped configurations:** " + "; ".join(
+            f"`{k}`: {v}" for k, v in data["skipped"].items()), ""]
+    errors = [r for r in data["runs"] if "error" in r]
+    if errors:
+        L += [f"**{len(errors)} fio runs failed** (see runs.jsonl).", ""]
+
+    best = data.get("best")
+    L += ["## Targets", ""]
+    if best:
+        L += [f"Best budget from this data: **{best['budget']}** "
+              f"({best['targets_met']}/{len(TARGETS)} targets met; rule: "
+              "most targets met, ties broken by the geometric mean of "
+              "IOPS/stock at randread QD32 with 1 and 2 jobs and "
+              "stock/iopoll mean latency at QD1).", "",
+              "| target | value at best budget | met? |", "|---|---|---|"]
+        for e in data["targets"]:
+            v = (fmt(e["value"]) if e["kind"] == "abs" else
+                 f"{e['value']:.2f}×" if e["value"] is not None else "n/a")
+            met = {True: "yes", False: "**no**", None: "n/a"}[e["met"]]
+            L.append(f"| {e['text']} | {v} | {met} |")
+        L += ["", "All budgets (value, ✓ = target met):", "",
+              "| budget | " + " | ".join(t[0] for t in TARGETS) + " |",
+              "|---|" + "---|" * len(TARGETS)]
+        for c in budgets_in(data):
+            cells = []
+            for e in evaluate(data, c):
+                if e["value"] is None:
+                    cells.append("n/a")
+                    continue
+                v = (fmt(e["value"]) if e["kind"] == "abs"
+                     else f"{e['value']:.2f}×")
+                cells.append(v + (" ✓" if e["met"] else ""))
+            L.append(f"| {c[1:]} | " + " | ".join(cells) + " |")
+    else:
+        L += ["No iopoll budget configuration has data: targets not "
+              "evaluated."]
+    L.append("")
+
+    perf = ["iops", "clat_mean_us", "clat_p50_us", "clat_p99_us",
+            "clat_p999_us"]
+    ctrs = ["cpu_us_per_io", "cpu_irq_us_per_io", "irq_per_io",
+            "drv_kicks_per_io", "drv_compl_per_poll", "drv_exhausted_frac",
+            "irqpoll_softirq_per_io"]
+    for disk in sorted({k[1] for k in data["groups"] if k[0] == "main"}):
+        desc = plan.get("disks", {}).get(disk, disk)
+        cells = cells_of(data, "main", disk)
+        L += [f"## Disk `{disk}`", "", f"`{desc}`", "", "### Throughput and "
+              "latency", "",
+              "| cell | config | n | IOPS | ×stock | clat mean µs | ×stock |"
+              " p50 µs | p99 µs | ×stock | p99.9 µs |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        L += table_rows(data, "main", disk, cells, perf,
+                        {"iops", "clat_mean_us", "clat_p99_us"})
+        L += ["", "### CPU and counters", "",
+              "| cell | config | n | CPU µs/IO | ×stock | irq+softirq µs/IO |"
+              " interrupts/IO | kicks/IO | completions/poll |"
+              " budget-exhausted polls | IRQ_POLL softirqs/IO |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        L += table_rows(data, "main", disk, cells, ctrs, {"cpu_us_per_io"})
+        L.append("")
+
+    # host-side cross-check
+    tkeys = sorted(k for k in data["groups"] if k[0] == "trace")
+    if tkeys:
+        tc = load_json(os.path.join(data["dir"], "trace",
+                                    "trace-counts.json"), {})
+        L += ["## Host-side cross-check (QEMU trace, separate boot)", "",
+              "Counts of `virtio_queue_notify` (guest kicks) and "
+              "`virtio_notify_irqfd` + `virtio_notify` (interrupts sent) on "
+              "the bench disk's own virtio device, in a second boot with "
+              "these trace events on; the guest interrupt counts are from "
+              "the same runs. Trace overhead: IOPS of the traced boot over "
+              "the untraced boot's median for the same cell and config. "
+              f"Disk vdev identification: `{tc.get('vdevs')}`.", "",
+              "| disk | cell | config | n | host kicks/IO | driver kicks/IO |"
+              " host interrupts/IO | guest interrupts/IO | IOPS traced/"
+              "untraced |", "|---|---|---|---|---|---|---|---|---|"]
+        g = data["groups"]
+        for k in tkeys:
+            t = g[k]
+            base = med(g, ("main",) + k[1:], "iops")
+            ov = (f"{t['iops']['median'] / base:.2f}"
+                  if base and t.get("iops") else "n/a")
+            L.append(f"| {k[1]} | {k[2]} | {k[3]} | {t['iops']['n']} | "
+                     f"{cell_str(t, 'host_kicks_per_io')} | "
+                     f"{cell_str(t, 'drv_kicks_per_io')} | "
+                     f"{cell_str(t, 'host_irq_per_io')} | "
+                     f"{cell_str(t, 'irq_per_io')} | {ov} |")
+        ev = {}
+        for r in tc.get("runs", {}).values():
+            for e, n in r.get("events", {}).items():
+                ev[e] = ev.get(e, 0) + n
+        L += ["", "Events counted on the disk's vdev over all traced runs: " +
+              ", ".join(f"`{e}` {n}" for e, n in sorted(ev.items())) + ".",
+              ""]
+    L += ["## Plots", ""] + [f"![{p}]({p})" for p in data.get("plots", [])]
+    L += ["", "Raw data: `main/` and `trace/` (fio JSON under `raw/`, counter "
+          "snapshots in `runs.jsonl`), derived per-run figures in "
+          "`summary.json`, aggregates in `summary.csv`.", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def write_csv(data, path):
+    meta, guest = data["meta"], data.get("guest", {})
+    stampcols = {"kernel": guest.get("kernel", meta.get("kernel")),
+                 "accel": meta.get("accel"), "qemu": meta.get("qemu"),
+                 "host_cpu": meta.get("host_cpu"), "date": meta.get("date"),
+                 "mode": meta.get("mode")}
+    cols = list(stampcols) + ["phase", "disk", "cell", "config", "n"]
+    for m in METRICS:
+        cols += [f"{m}_median", f"{m}_min", f"{m}_max"]
+    cols += ["iops_ratio_stock", "clat_mean_ratio_stock",
+             "clat_p99_ratio_stock", "cpu_per_io_ratio_stock"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        g = data["groups"]
+        for k in sorted(g):
+            row = list(stampcols.values()) + list(k) + [g[k]["iops"]["n"]]
+            for m in METRICS:
+                a = g[k].get(m)
+                row += ([f"{a['median']:.6g}", f"{a['min']:.6g}",
+                         f"{a['max']:.6g}"] if a else ["", "", ""])
+            for m in ("iops", "clat_mean_us", "clat_p99_us",
+                      "cpu_us_per_io"):
+                r = ratio(g, *k, m)
+                row.append(f"{r:.4f}" if r is not None else "")
+            w.writerow(row)
+
+
+# ------------------------------------------------------------ plots
+
+def gnuplot(data, name, blocks, titles, ttl, xl, yl, xlog, ref):
+    """blocks: list of list of rows (x, median, min, max[, baseline])."""
+    if not blocks:
+        return None
+    pdir = os.path.join(data["dir"], "plotdata")
+    os.makedirs(pdir, exist_ok=True)
+    dat = os.path.join(pdir, name + ".dat")
+    with open(dat, "w") as f:
+        for i, rows in enumerate(blocks):
+            if i:
+                f.write("\n\n")
+            f.write(f"# {titles[i]}\n")
+            for r in rows:
+                f.write(" ".join(f"{v:.6g}" for v in r) + "\n")
+    out = os.path.join(data["dir"], name + ".svg")
+
+    def q(s):
+        return "'" + str(s).replace("'", "") + "'"
+    expr = (f"datafile={q(dat)}; out={q(out)}; nblocks={len(blocks)}; "
+            f"titles={q(' '.join(t.replace(' ', '_') for t in titles))}; "
+            f"ttl={q(ttl)}; stamp={q(stamp(data['meta'], data['guest']))}; "
+            f"xl={q(xl)}; yl={q(yl)}; xlog={int(xlog)}; ref={int(ref)}")
+    subprocess.run(["gnuplot", "-e", expr, os.path.join(HERE, "plot.gp")],
+                   check=True)
+    return name + ".svg"
+
+
+def _series(g, key, metric, scale=1.0):
+    a = g.get(key, {}).get(metric)
+    if not a:
+        return None
+    return [a["median"] * scale, a["min"] * scale, a["max"] * scale]
+
+
+def make_plots(data):
+    g = data["groups"]
+    plots = []
+    budgets = budgets_in(data)
+    for metric, name, yl, scale in (("iops", "iops_vs_budget", "kIOPS",
+                                     1e-3),
+                                    ("clat_p99_us", "p99_vs_budget",
+                                     "clat p99 (µs)", 1.0)):
+        blocks, titles = [], []
+        for cell in HEADLINE:
+            rows = []
+            stock = _series(g, ("main", "null", cell, "stock"), metric, scale)
+            for c in budgets:
+                s = _series(g, ("main", "null", cell, c), metric, scale)
+                if s:
+                    rows.append([int(c[1:])] + s +
+                                ([stock[0]] if stock else [float("nan")]))
+            if rows:
+                blocks.append(rows)
+                titles.append(cell)
+        p = gnuplot(data, name, blocks, titles,
+                    f"4k randread on null-co: {yl} vs iopoll budget "
+                    "(dashed: stock, same cell)", "iopoll budget", yl,
+                    True, True)
+        plots.append(p)
+    order = config_order(data)
+    for metric, name, yl in (("irq_per_io", "irq_per_io_vs_qd",
+                              "interrupts per I/O"),
+                             ("cpu_us_per_io", "cpu_per_io_vs_qd",
+                              "guest CPU µs per I/O")):
+        blocks, titles = [], []
+        for wl in ("randread", "randwrite"):
+            for jobs in (1, 2):
+                for c in order:
+                    rows = []
+                    for qd in (1, 8, 32):
+                        s = _series(g, ("main", "null",
+                                        f"{wl}-qd{qd}-j{jobs}", c), metric)
+                        if s:
+                            rows.append([qd] + s)
+                    if len(rows) >= 2:
+                        blocks.append(rows)
+                        titles.append(f"{wl} {jobs}j {c}")
+        p = gnuplot(data, name, blocks, titles,
+                    f"4k random I/O on null-co: {yl} vs queue depth",
+                    "queue depth", yl, True, False)
+        plots.append(p)
+    return [p for p in plots if p]
+
+
+# ------------------------------------------------------------ README
+
+def reading(s):
+    """One honest paragraph from a summary (numbers only from the data)."""
+    meta, guest = s["meta"], s.get("guest", {})
+    k = guest.get("kernel", meta.get("kernel"))
+    best = s.get("best")
+    if not best:
+        return (f"On {k} ({meta.get('accel')}) no iopoll configuration "
+                "produced data" + (f" ({'; '.join(set(s['skipped'].values()))})"
+                                   if s.get("skipped") else "") + ".")
+    ev = {e["id"]: e for e in s["targets"]}
+
+    def r(tid):
+        e = ev[tid]
+        if e["value"] is None:
+            return "n/a"
+        v = fmt(e["value"]) if e["kind"] == "abs" else f"{e['value']:.2f}×"
+        return v + (" (met)" if e["met"] else " (not met)")
+    met = sum(1 for e in s["targets"] if e["met"])
+    txt = (f"On {k} under {meta.get('accel')}, the best budget in this data "
+           f"is {best['budget']}, meeting {met} of {len(s['targets'])} "
+           f"targets. At randread QD32 on null-co it gives "
+           f"{r('iops_qd32_j1')} stock IOPS with one job and "
+           f"{r('iops_qd32_j2')} with two, {r('irq_qd32_j1')} / "
+           f"{r('irq_qd32_j2')} interrupts per I/O and guest CPU per I/O of "
+           f"{r('cpu_qd32_j1')} / {r('cpu_qd32_j2')} stock; at QD1 mean "
+           f"latency is {r('lat_mean_qd1')} and p99 {r('lat_p99_qd1')} "
+           "stock.")
+    g = s["groups_by_name"]
+    off = g.get("main/null/randread-qd32-j1/off", {}).get("iops_ratio")
+    pq = g.get("main/null/randread-qd32-j1/pollq", {}).get("iops_ratio")
+    if off is not None:
+        txt += (f" With iopoll switched off our driver runs at {off:.2f}× "
+                "stock there")
+        txt += (f", and the interrupt-free polled-queue reference at "
+                f"{pq:.2f}×." if pq is not None else ".")
+    spread = s.get("max_rel_spread")
+    if spread is not None:
+        txt += (f" Repeat-to-repeat spread (max−min over median) of IOPS "
+                f"reaches {spread * 100:.0f}% in some cells; ratios within "
+                "that range are not distinguishable from noise.")
+    return txt
+
+
+def write_readme(results):
+    dirs = sorted(d for d in os.listdir(results)
+                  if os.path.isfile(os.path.join(results, d, "summary.json")))
+    L = ["# Benchmark results", "",
+         "Produced by `make bench` (scripts/bench/run; `QUICK=1` for a short "
+         "run, `FULL=1` for more repeats). Every figure below and in the "
+         "linked tables is computed by scripts/bench/report.py from the raw "
+         "files next to it; nothing is typed in by hand. The shared host is "
+         "noisy: configurations are interleaved and repeated, tables show "
+         "median and min–max.", ""]
+    if not dirs:
+        L.append("No results yet.")
+    for d in dirs:
+        s = load_json(os.path.join(results, d, "summary.json"), {})
+        L += [f"## {d}", "", f"_{stamp(s['meta'], s.get('guest', {}))}_", "",
+              f"[table]({d}/table.md) · [summary.csv]({d}/summary.csv) · "
+              f"[summary.json]({d}/summary.json) · " +
+              " · ".join(f"[{p[:-4]}]({d}/{p})" for p in s.get("plots", [])),
+              "", reading(s), ""]
+    with open(os.path.join(results, "README.md"), "w") as f:
+        f.write("\n".join(L))
+
+
+# ------------------------------------------------------------ driver
+
+def report_kernel(rdir):
+    data = collect(rdir)
+    data["dir"] = rdir
+    data["best"] = best_budget(data)
+    data["targets"] = evaluate(data, data["best"]["config"]) \
+        if data["best"] else []
+    data["plots"] = make_plots(data)
+    write_table(data, os.path.join(rdir, "table.md"))
+    write_csv(data, os.path.join(rdir, "summary.csv"))
+    g = data["groups"]
+    by_name = {}
+    spreads = []
+    for k, v in g.items():
+        e = {m: {kk: vv for kk, vv in a.items()} for m, a in v.items() if a}
+        r = ratio(g, *k, "iops")
+        e["iops_ratio"] = r
+        by_name["/".join(k)] = e
+        if k[0] == "main" and v.get("iops") and v["iops"]["n"] > 1:
+            a = v["iops"]
+            spreads.append((a["max"] - a["min"]) / a["median"])
+    summary = {"meta": data["meta"], "guest": data.get("guest", {}),
+               "best": data["best"], "targets": data["targets"],
+               "targets_by_budget": {c: evaluate(data, c)
+                                     for c in budgets_in(data)},
+               "skipped": data["skipped"], "plots": data["plots"],
+               "max_rel_spread": max(spreads) if spreads else None,
+               "groups_by_name": by_name, "runs": data["runs"]}
+    with open(os.path.join(rdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1, sort_keys=True)
+    return summary
+
+
+def main(argv):
+    if len(argv) == 2 and argv[0] == "--readme":
+        write_readme(argv[1])
+        return 0
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    for d in argv:
+        report_kernel(d)
+        write_readme(os.path.dirname(os.path.abspath(d)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
