@@ -247,6 +247,7 @@ def settings(blk):
                               "/sys/module/virtio_blk/parameters"))}
         if os.path.isdir("/sys/module/virtio_blk/parameters") else {},
         "srcversion": read("/sys/module/virtio_blk/srcversion"),
+        "taint": read("/sys/module/virtio_blk/taint"),
     }
 
 

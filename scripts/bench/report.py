@@ -309,9 +309,19 @@ def stamp(meta, guest):
             f"git {meta.get('git', '?')}")
 
 
+def short_stamp(meta, guest):
+    q = meta.get("qemu", "")
+    qv = q.split("version ")[1].split()[0] if "version " in q else q
+    return (f"{guest.get('kernel', meta.get('kernel'))} | "
+            f"{meta.get('accel', '?')} | QEMU {qv} | "
+            f"{meta.get('host_cpu', '?')} x{meta.get('host_ncpu')} | "
+            f"{meta.get('date', '?')} | {meta.get('mode')} | "
+            f"git {meta.get('git', '?')}")
+
+
 def config_order(data):
     plan = load_json(os.path.join(data["dir"], "plan.json"), {})
-    order = list(plan.get("configs") or planmod.CONFIGS)
+    order = list(plan.get("config_order") or planmod.CONFIGS)
     seen = {k[3] for k in data["groups"]}
     return order + sorted(seen - set(order))
 
@@ -343,6 +353,36 @@ def cells_of(data, phase, disk):
     return seen
 
 
+def setup_table(data):
+    """What each configuration really ran with, read back in the guest."""
+    seen = {}
+    for r in data["runs"]:
+        if r.get("phase") != "main" or "settings" not in r:
+            continue
+        st = r["settings"]
+        bud = st.get("sysfs_iopoll_budget")
+        if bud in (None, "0"):
+            bud = st.get("sysctl_blk_iopoll_budget")
+        if st.get("sysctl_blk_iopoll") == "0":
+            bud = "-"                   # no poller: budget unused
+        row = (st.get("taint") or "-", str(st.get("nr_hw_queues")),
+               str(st.get("io_poll")), str(st.get("sysctl_blk_iopoll")),
+               str(bud), str(st.get("module_params", {})
+                             .get("poll_queues")))
+        seen.setdefault(r["config"], set()).add(row)
+    if not seen:
+        return []
+    L = ["Observed setup (read back in the guest at every run; several "
+         "rows mean it changed between runs):", "",
+         "| config | module taint | hw queues | io_poll | kernel.blk_iopoll "
+         "| effective budget | poll_queues |", "|---|---|---|---|---|---|---|"]
+    for c in config_order(data):
+        for row in sorted(seen.get(c, ())):
+            L.append(f"| {c} | " + " | ".join(
+                "n/a" if v == "None" else v for v in row) + " |")
+    return L + [""]
+
+
 def write_table(data, path):
     meta, guest = data["meta"], data.get("guest", {})
     plan = load_json(os.path.join(data["dir"], "plan.json"), {})
@@ -364,7 +404,13 @@ def write_table(data, path):
          "(user+nice+system+irq+softirq), so it includes fio itself.", ""]
     configs = plan.get("configs") or planmod.CONFIGS
     L += ["Configurations: " + "; ".join(
-        f"`{k}` {v['desc']}" for k, v in configs.items()) + ".", ""]
+        f"`{k}` {configs[k]['desc']}" for k in config_order(data)
+        if k in configs) + ".", ""]
+    hint = guest.get("accel_hint")
+    if hint and hint != meta.get("accel"):
+        L += [f"**Warning:** requested accelerator {meta.get('accel')}, but "
+              f"the guest's clocksources suggest {hint}.", ""]
+    L += setup_table(data)
     if data["skipped"]:
         L += ["**Skipped configurations:** " + "; ".join(
             f"`{k}`: {v}" for k, v in data["skipped"].items()), ""]
@@ -519,7 +565,8 @@ def gnuplot(data, name, blocks, titles, ttl, xl, yl, xlog, ref):
         return "'" + str(s).replace("'", "") + "'"
     expr = (f"datafile={q(dat)}; out={q(out)}; nblocks={len(blocks)}; "
             f"titles={q(' '.join(t.replace(' ', '_') for t in titles))}; "
-            f"ttl={q(ttl)}; stamp={q(stamp(data['meta'], data['guest']))}; "
+            f"ttl={q(ttl)}; "
+            f"stamp={q(short_stamp(data['meta'], data['guest']))}; "
             f"xl={q(xl)}; yl={q(yl)}; xlog={int(xlog)}; ref={int(ref)}")
     subprocess.run(["gnuplot", "-e", expr, os.path.join(HERE, "plot.gp")],
                    check=True)
