@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench` smoke test: QUICK=1 bench into a temporary RESULTS_DIR, then
+# scripts/bench/check.py (table, summary JSON/CSV with non-zero IOPS, SVG
+# plots, README) for every kernel.  Exit 0 pass, 1 fail, 77 skip (reason
+# printed).  About 3 minutes for two kernels (TCG here), less under KVM.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ -x scripts/vm/run ] || skip "no VM launcher scripts/vm/run"
+[ -s .cache/kernels ] || skip "no .cache/kernels (run 'make deps')"
+for t in fio gnuplot qemu-system-x86_64 /usr/bin/python3; do
+	command -v "$t" >/dev/null || skip "$t not installed (run 'make deps')"
+done
+kernels=${KERNELS:-$(cat .cache/kernels)}
+for k in $kernels; do
+	[ -f "build/$k/drivers/block/virtio_blk.ko" ] ||
+		skip "driver not built for $k (run 'make modules-all')"
+done
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/bench-quick.XXXXXX") || exit 1
+trap 'rm -rf "$out"' EXIT
+log=$out/bench.log
+
+start=$SECONDS
+# shellcheck disable=SC2086 # kernels are separate words
+if ! QUICK=1 KERNELS="$kernels" RESULTS_DIR="$out/results" \
+	timeout 900 scripts/bench/run >"$log" 2>&1; then
+	echo "FAIL: scripts/bench/run failed; last lines:"
+	tail -n 30 "$log"
+	exit 1
+fi
+echo "bench QUICK=1 took $((SECONDS - start))s"
+# shellcheck disable=SC2086
+if ! scripts/bench/check.py "$out/results" $kernels; then
+	echo "FAIL: incomplete results; bench log tail:"
+	tail -n 15 "$log"
+	exit 1
+fi
+echo "PASS"
+exit 0
