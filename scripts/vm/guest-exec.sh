@@ -8,12 +8,18 @@
 # directory; its exit status is the launcher's.
 exec </dev/null >/run/vm/stdout 2>/run/vm/stderr
 
+# The kernel's own virtio_blk by path: 'modprobe virtio_blk' would pick a
+# DKMS-installed copy of ours from /lib/modules/<kver>/updates/ instead.
+# Its dependencies (virtio, virtio_ring) are loaded or built in already.
+VM_STOCK_KO=$(ls /lib/modules/"$VM_KVER"/kernel/drivers/block/virtio_blk.ko* 2>/dev/null | head -n 1)
+export VM_STOCK_KO
 case $VM_MODULE in
 none) ;;
 stock)
+	[ -n "$VM_STOCK_KO" ] || { echo "vm: no stock virtio_blk.ko for $VM_KVER" >&2; exit 125; }
 	# shellcheck disable=SC2086 # parameters are separate words
-	modprobe virtio_blk $VM_MODPARAMS ||
-		{ echo "vm: modprobe virtio_blk $VM_MODPARAMS failed" >&2; exit 125; }
+	insmod "$VM_STOCK_KO" $VM_MODPARAMS ||
+		{ echo "vm: insmod $VM_STOCK_KO $VM_MODPARAMS failed" >&2; exit 125; }
 	;;
 *)
 	# shellcheck disable=SC2086

@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside one guest (scripts/vm/run) and executes guest tests for one
+# (kernel, module configuration) boot:
+#
+#   guest-runner.sh LABEL MODES MANIFEST TEST...
+#
+# LABEL   result-name prefix, e.g. "6.1/main"
+# MODES   "stock", or a space-separated list of iopoll modes for our module:
+#         "iopoll0 iopoll1" runs every test once with kernel.blk_iopoll=0
+#         and once with =1, in this boot
+# TEST    names of tests/guest/NAME.sh
+#
+# Prints one result line per (mode, test): "ok - LABEL/MODE/NAME",
+# "not ok - ...: why", "skip - ...: why", plus "# " diagnostics. A test
+# passes only if it says ok, exits 0 and the kernel log since it started
+# has no WARNING/BUG/Oops/hung task/Call Trace. Logs: $VM_OUT/logs/.
+# Exit status 0 when nothing failed, 1 otherwise.
+set -u
+label=$1 modes=$2 manifest=$3
+shift 3
+here=$(cd "$(dirname "$0")/../guest" && pwd)
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+logroot=${VM_OUT:-/tmp}/logs/${label//\//-}
+mkdir -p "$logroot"
+export TEST_MANIFEST=$manifest
+
+SPLAT='WARNING:|BUG:|Oops|hung task|blocked for more than|Call Trace|soft lockup|detected stalls|general protection fault|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption'
+
+nfail=0
+echo "# plan $((1 + $# * $(wc -w <<<"$modes")))"
+echo "# guest: $(uname -r), $(nproc) CPUs, module=$VM_MODULE ${VM_MODPARAMS:+($VM_MODPARAMS)}"
+
+set_mode() {	# stock | iopoll0 | iopoll1
+	case $1 in
+	stock) return 0 ;;
+	iopoll[01]) echo "${1#iopoll}" >/proc/sys/kernel/blk_iopoll 2>/dev/null &&
+		[ "$(cat /proc/sys/kernel/blk_iopoll)" = "${1#iopoll}" ] ;;
+	*) return 1 ;;
+	esac
+}
+
+# Kernel log lines after the marker line (the last one containing it).
+log_since() {
+	dmesg 2>/dev/null | awk -v m="$1" 'index($0, m) { buf = ""; found = 1; next }
+		found { buf = buf $0 "\n" } END { printf "%s", buf }'
+}
+
+result() {	# STATUS NAME [REASON]
+	case $1 in
+	ok) echo "ok - $2" ;;
+	fail) echo "not ok - $2: $3"; nfail=$((nfail + 1)) ;;
+	skip) echo "skip - $2: $3" ;;
+	esac
+}
+
+run_one() {	# MODE TEST
+	local mode=$1 t=$2 name="$label/$1/$2" log marker pid rc line why splat
+	log=$logroot/$mode-$t.log
+	marker="vmtest: begin $name $RANDOM$RANDOM"
+	if [ ! -f "$here/$t.sh" ]; then
+		result fail "$name" "no test tests/guest/$t.sh"
+		return
+	fi
+	if ! set_mode "$mode"; then
+		result fail "$name" "cannot set kernel.blk_iopoll for mode $mode"
+		return
+	fi
+	echo "$marker" >/dev/kmsg
+	TEST_SCRATCH=$(mktemp -d /tmp/vmtest.XXXXXX)
+	export TEST_SCRATCH TEST_MODE=$mode
+	timeout -k 10 "$TEST_TIMEOUT" bash "$here/$t.sh" >"$log" 2>&1 </dev/null &
+	pid=$!
+	# A test stuck in D state survives SIGKILL: stop waiting on it and
+	# end the boot, the host counts the tests that never reported.
+	local waited=0
+	while kill -0 "$pid" 2>/dev/null && [ $waited -lt $((TEST_TIMEOUT * 10 + 300)) ]; do
+		sleep 0.1
+		waited=$((waited + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo w >/proc/sysrq-trigger 2>/dev/null
+		result fail "$name" "unkillable after ${TEST_TIMEOUT}s timeout (hung I/O?)"
+		log_since "$marker" | tail -n 40 | sed 's/^/#   /'
+		echo "# aborting this boot"
+		exit 1
+	fi
+	wait "$pid"
+	rc=$?
+	rm -rf "$TEST_SCRATCH"
+	grep '^# ' "$log"
+	line=$(grep -E '^(ok|not ok|skip) - ' "$log" | tail -n 1)
+	why=${line#*: }
+	splat=$(log_since "$marker" | grep -E "$SPLAT" | head -n 3)
+	if [ -n "$splat" ]; then
+		result fail "$name" "kernel log: $(head -n 1 <<<"$splat")"
+		log_since "$marker" | tail -n 40 | sed 's/^/#   /'
+		return
+	fi
+	case $rc:$line in
+	0:"ok - $t") result ok "$name" ;;
+	77:"skip - $t: "*) result skip "$name" "$why" ;;
+	124:* | 137:*) result fail "$name" "timed out after ${TEST_TIMEOUT}s" ;;
+	1:"not ok - $t: "*) result fail "$name" "$why" ;;
+	*) result fail "$name" "exit $rc with result line '${line:-none}'" ;;
+	esac
+	case $rc in
+	0|77) ;;
+	*) grep -v '^# ' "$log" | tail -n 25 | sed 's/^/#   /' ;;
+	esac
+}
+
+# Boot and module load (probe of every disk) must leave a clean log.
+splat=$(dmesg 2>/dev/null | grep -E "$SPLAT" | head -n 1)
+if [ -n "$splat" ]; then
+	result fail "$label/boot-dmesg" "kernel log: $splat"
+	dmesg | tail -n 40 | sed 's/^/#   /'
+else
+	result ok "$label/boot-dmesg"
+fi
+
+for mode in $modes; do
+	for t in "$@"; do
+		run_one "$mode" "$t"
+	done
+done
+[ $nfail -eq 0 ]
