@@ -542,8 +542,6 @@ static void vblk_finish(struct vblk_req *chain, struct io_comp_batch *iob)
 		/* the pdu may be reused as soon as the request ends */
 		chain = chain->next;
 
-		if (unlikely(blk_should_fake_timeout(rq->q)))
-			continue;
 		if (!iob)
 			blk_mq_complete_request(rq);
 		else if (!blk_mq_complete_request_remote(rq) &&
