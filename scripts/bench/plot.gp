@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # One SVG line plot for `make bench` (called by scripts/bench/report.py).
 # Variables (gnuplot -e): datafile, out, nblocks, titles (space separated,
-# one word per data block, '_' shown as space), ttl, stamp, xl, yl, xlog (0/1),
-# ref (0/1: column 5 is a baseline, drawn dashed in the block's colour).
+# one word per data block, '_' shown as space), ttl, stamp, xl, yl, xlog and
+# ylog (0/1: log2 x axis, log10 y axis),
+# ref (0/1: column 5 is a baseline, drawn dashed in the block's colour),
+# lcs and dts (space separated colour / dash type numbers, one per block).
 # Data blocks (separated by two blank lines): x median min max [baseline].
 set terminal svg size 900,560 dynamic enhanced font "sans,12" background rgb "white"
 set output out
@@ -13,16 +15,18 @@ set xlabel xl noenhanced
 set ylabel yl noenhanced
 set key outside right top noenhanced
 set grid
-set yrange [0:*]
+if (ylog) { set logscale y 10; set yrange [*:*] } else { set yrange [0:*] }
 if (xlog) set logscale x 2
 set offsets graph 0.05, graph 0.05, 0, 0
 fix(s) = system("echo " . s . " | tr _ ' '")
+C(i) = word(lcs, i+1) + 0
+D(i) = word(dts, i+1) + 0
 if (ref) {
   plot for [i=0:nblocks-1] datafile index i using 1:2:3:4 with yerrorlines \
-         lw 2 pt 7 lc i+1 title fix(word(titles, i+1)), \
+         lw 2 pt 7 lc C(i) dt D(i) title fix(word(titles, i+1)), \
        for [i=0:nblocks-1] datafile index i using 1:5 with lines dt 2 lw 1 \
-         lc i+1 notitle
+         lc C(i) notitle
 } else {
   plot for [i=0:nblocks-1] datafile index i using 1:2:3:4 with yerrorlines \
-         lw 2 pt 7 lc i+1 title fix(word(titles, i+1))
+         lw 2 pt 7 lc C(i) dt D(i) title fix(word(titles, i+1))
 }
