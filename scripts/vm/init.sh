@@ -30,6 +30,11 @@ mount -t tmpfs -o mode=1777 tmpfs /host/tmp
 mount -t tmpfs -o mode=755 tmpfs /host/run
 mount -t devtmpfs devtmpfs /host/dev
 mkdir -p /host/dev/pts /host/dev/shm
+# what udev would add: bash process substitution needs /dev/fd
+ln -s /proc/self/fd /host/dev/fd
+ln -s fd/0 /host/dev/stdin
+ln -s fd/1 /host/dev/stdout
+ln -s fd/2 /host/dev/stderr
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /host/dev/shm
 mount -t proc proc /host/proc

@@ -12,9 +12,9 @@ d=$DISK
 q=/sys/block/$d/queue
 dmax=$(mget data0 dmax)
 wzmax=$(mget data0 wzmax)
-info "discard_max_bytes=$(cat $q/discard_max_bytes) write_zeroes_max_bytes=$(cat $q/write_zeroes_max_bytes) discard_granularity=$(cat $q/discard_granularity)"
-[ "$(cat $q/discard_max_bytes)" = "$dmax" ] || fail "discard_max_bytes $(cat $q/discard_max_bytes), QEMU limit $dmax"
-[ "$(cat $q/write_zeroes_max_bytes)" = "$wzmax" ] || fail "write_zeroes_max_bytes $(cat $q/write_zeroes_max_bytes), QEMU limit $wzmax"
+info "discard_max_bytes=$(val $q/discard_max_bytes) write_zeroes_max_bytes=$(val $q/write_zeroes_max_bytes) discard_granularity=$(val $q/discard_granularity)"
+[ "$(val $q/discard_max_bytes)" = "$dmax" ] || fail "discard_max_bytes $(val $q/discard_max_bytes), QEMU limit $dmax"
+[ "$(val $q/write_zeroes_max_bytes)" = "$wzmax" ] || fail "write_zeroes_max_bytes $(val $q/write_zeroes_max_bytes), QEMU limit $wzmax"
 
 pattern() {	# OFFSET LEN: fill with non-zero data
 	python3 -c '
@@ -46,6 +46,6 @@ is_zero "$off" "$len" || fail "range not zero after blkdiscard -z"
 info "write-zeroes: $len bytes at $off read back as zeroes"
 # a device that failed WRITE_ZEROES would have made the kernel fall back to
 # writing zero pages and drop the limit to 0
-[ "$(cat $q/write_zeroes_max_bytes)" = "$wzmax" ] ||
-	fail "write_zeroes_max_bytes changed to $(cat $q/write_zeroes_max_bytes) (write-zeroes rejected?)"
+[ "$(val $q/write_zeroes_max_bytes)" = "$wzmax" ] ||
+	fail "write_zeroes_max_bytes changed to $(val $q/write_zeroes_max_bytes) (write-zeroes rejected?)"
 pass

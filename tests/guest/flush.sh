@@ -10,7 +10,7 @@ need_disk data0
 d=$DISK
 ct=/sys/block/$d/cache_type
 [ -r "$ct" ] || fail "no $ct"
-[ "$(cat "$ct")" = "write back" ] || fail "cache_type is '$(cat "$ct")', want 'write back'"
+[ "$(val "$ct")" = "write back" ] || fail "cache_type is '$(val "$ct")', want 'write back'"
 
 fsync_fio() {	# TAG
 	run_fio "$1" --name="$1" --filename="/dev/$d" --ioengine=psync \
@@ -25,12 +25,12 @@ info "write back: $((f1 - f0)) flush requests for 512 fsync'ed 4k writes"
 [ $((f1 - f0)) -gt 0 ] || fail "no flush request reached the disk with the write cache on"
 
 write_to "$ct" "write through" || fail "cannot set cache_type to write through: $WRITE_ERR"
-[ "$(cat "$ct")" = "write through" ] || { echo "write back" >"$ct"; fail "cache_type reads '$(cat "$ct")' after writing 'write through'"; }
+[ "$(val "$ct")" = "write through" ] || { echo "write back" >"$ct"; fail "cache_type reads '$(val "$ct")' after writing 'write through'"; }
 f0=$(bstat "$d" 16)
 fsync_fio wt || { echo "write back" >"$ct"; fail "fio fsync=1 write/verify failed (write through)"; }
 f1=$(bstat "$d" 16)
 write_to "$ct" "write back" || fail "cannot restore cache_type write back: $WRITE_ERR"
 info "write through: $((f1 - f0)) flush requests"
 [ $((f1 - f0)) -eq 0 ] || fail "$((f1 - f0)) flushes sent with the write cache off"
-[ "$(cat "$ct")" = "write back" ] || fail "cache_type reads '$(cat "$ct")' after restoring write back"
+[ "$(val "$ct")" = "write back" ] || fail "cache_type reads '$(val "$ct")' after restoring write back"
 pass

@@ -8,7 +8,7 @@
 need_disk ro0
 d=$DISK
 want=$(mget ro0 sha256)
-[ "$(cat "/sys/block/$d/ro")" = 1 ] || fail "/sys/block/$d/ro is not 1"
+[ "$(val "/sys/block/$d/ro")" = 1 ] || fail "/sys/block/$d/ro is not 1"
 [ "$(blockdev --getro "/dev/$d")" = 1 ] || fail "blockdev --getro /dev/$d is not 1"
 
 sum() { sha256sum <"/dev/$d" | cut -d' ' -f1; }

@@ -16,7 +16,7 @@ qmp=${VM_REPO:?}/scripts/vm/qmp
 wait_size() {	# BYTES: wait up to 30 s for sysfs to show it
 	local i
 	for i in $(seq 300); do
-		[ $(($(cat "/sys/block/$d/size") * 512)) = "$1" ] && return 0
+		[ $(($(val "/sys/block/$d/size") * 512)) = "$1" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -25,7 +25,7 @@ resize() {	# BYTES
 	local r
 	r=$("$qmp" block_resize node-name="$node" size="$1") ||
 		fail "QMP block_resize to $1 failed: $r"
-	wait_size "$1" || fail "guest size stays $(($(cat "/sys/block/$d/size") * 512)) after block_resize to $1"
+	wait_size "$1" || fail "guest size stays $(($(val "/sys/block/$d/size") * 512)) after block_resize to $1"
 	[ "$(blockdev --getsize64 "/dev/$d")" = "$1" ] ||
 		fail "blockdev --getsize64 $(blockdev --getsize64 "/dev/$d") != $1"
 	info "resized to $1: seen in sysfs and by blockdev"

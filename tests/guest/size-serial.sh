@@ -6,15 +6,15 @@
 . "$(dirname "$0")/../lib/guest.sh"
 
 n=0
-for s in $(manifest_serials); do
+for s in "${SERIALS[@]}"; do
 	want=$(mget "$s" size)
 	need_disk "$s"
 	d=$DISK
 	got=$(blockdev --getsize64 "/dev/$d") || fail "blockdev --getsize64 /dev/$d failed"
 	[ "$got" = "$want" ] || fail "$s ($d): size $got, QEMU was given $want"
-	sectors=$(cat "/sys/block/$d/size")
+	rd sectors "/sys/block/$d/size"
 	[ $((sectors * 512)) = "$want" ] || fail "$s ($d): sysfs size $sectors sectors != $want bytes"
-	serial=$(cat "/sys/block/$d/serial") || fail "$s ($d): reading the serial attribute failed"
+	rd serial "/sys/block/$d/serial" || fail "$s ($d): reading the serial attribute failed"
 	[ "$serial" = "$s" ] || fail "$d: serial '$serial', QEMU serial='$s'"
 	info "$d serial=$serial size=$got"
 	n=$((n + 1))

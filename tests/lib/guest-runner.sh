@@ -68,6 +68,7 @@ run_one() {	# MODE TEST
 		return
 	fi
 	echo "$marker" >/dev/kmsg
+	local t0=$SECONDS
 	TEST_SCRATCH=$(mktemp -d /tmp/vmtest.XXXXXX)
 	export TEST_SCRATCH TEST_MODE=$mode
 	timeout -k 10 "$TEST_TIMEOUT" bash "$here/$t.sh" >"$log" 2>&1 </dev/null &
@@ -88,6 +89,7 @@ run_one() {	# MODE TEST
 	fi
 	wait "$pid"
 	rc=$?
+	echo "# time: $name $((SECONDS - t0))s"
 	rm -rf "$TEST_SCRATCH"
 	grep '^# ' "$log"
 	line=$(grep -E '^(ok|not ok|skip) - ' "$log" | tail -n 1)

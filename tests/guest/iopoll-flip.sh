@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Flip kernel.blk_iopoll, kernel.blk_iopoll_budget and the disk's
+# iopoll_budget every 100 ms while multi-job fio write+verify runs: zero
+# verify errors, every write of a valid value accepted, and (runner) no
+# kernel splat. fio rounds repeat until at least 30 flips happened.
+. "$(dirname "$0")/../lib/guest.sh"
+
+need_ours
+need_disk data0
+d=$DISK
+S=/proc/sys/kernel
+pb=/sys/block/$d/iopoll_budget
+old_mode=$(val $S/blk_iopoll) old_budget=$(val $S/blk_iopoll_budget) old_disk=$(val "$pb")
+flips=$TEST_SCRATCH/flips
+
+flipper() {
+	local n=0 errs=0 v
+	while :; do
+		v=$((n % 2))
+		echo $v >$S/blk_iopoll || errs=$((errs + 1))
+		echo $((RANDOM % 256 + 1)) >$S/blk_iopoll_budget || errs=$((errs + 1))
+		echo $((RANDOM % 257)) >"$pb" || errs=$((errs + 1))
+		n=$((n + 1))
+		echo "$n $errs" >"$flips.tmp" && mv "$flips.tmp" "$flips"
+		sleep 0.1
+	done
+}
+flipper 2>"$TEST_SCRATCH/flip.err" &
+fpid=$!
+trap 'kill $fpid 2>/dev/null; echo $old_mode >$S/blk_iopoll; echo $old_budget >$S/blk_iopoll_budget; echo $old_disk >$pb' EXIT
+
+round=0
+while :; do
+	round=$((round + 1))
+	for rw in randwrite write; do
+		run_fio "$rw-$round" --name="$rw" --filename="/dev/$d" \
+			--ioengine=libaio --direct=1 --rw=$rw --bsrange=4k-64k \
+			--iodepth=16 --numjobs=4 --size=4M --offset_increment=4M \
+			--randseed=$round --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 --group_reporting ||
+			fail "fio $rw round $round: write/verify failed while flipping"
+	done
+	read -r n errs <"$flips" 2>/dev/null || n=0
+	[ "${n:-0}" -ge 30 ] || [ $round -ge 20 ] || continue
+	break
+done
+kill $fpid
+wait $fpid 2>/dev/null
+read -r n errs <"$flips"
+info "$round fio rounds (4 jobs, randwrite+write, verify) across $n flips, $errs rejected writes"
+[ "$errs" = 0 ] || fail "$errs valid settings rejected: $(head -n 1 "$TEST_SCRATCH/flip.err")"
+[ "$n" -ge 30 ] || fail "only $n flips in $round rounds"
+pass

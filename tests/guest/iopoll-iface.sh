@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Our driver's control interface: module parameters exist and mirror the
+# sysctls; kernel.blk_iopoll (0/1), kernel.blk_iopoll_budget (1..256) and
+# /sys/block/vdX/iopoll_budget (0..256) accept their range and reject
+# anything else with EINVAL keeping the old value; debugfs has one qN file
+# per virtqueue with the six counters, and 'reset' zeroes them.
+. "$(dirname "$0")/../lib/guest.sh"
+
+need_ours
+need_disk null0
+d=$DISK
+P=/sys/module/virtio_blk/parameters
+S=/proc/sys/kernel
+
+for p in num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget; do
+	[ -r "$P/$p" ] || fail "no module parameter $p"
+done
+
+# FILE: every GOOD value is accepted and reads back, every BAD one fails
+# with EINVAL and leaves the previous value.
+check_range() {	# FILE "GOOD..." "BAD..."
+	local f=$1 v old
+	old=$(val "$f")
+	for v in $2; do
+		write_to "$f" "$v" || fail "$f: writing $v failed: $WRITE_ERR"
+		[ "$(val "$f")" = "$v" ] || fail "$f reads '$(val "$f")' after writing $v"
+	done
+	for v in $3; do
+		before=$(val "$f")
+		write_to "$f" "$v" && fail "$f accepted '$v'"
+		[[ $WRITE_ERR == *"Invalid argument"* ]] || fail "$f: writing '$v' failed with '$WRITE_ERR', want EINVAL"
+		[ "$(val "$f")" = "$before" ] || fail "$f changed to '$(val "$f")' by rejected '$v'"
+	done
+	write_to "$f" "$old" || fail "$f: cannot restore $old"
+	info "$f: accepts $2; rejects $3"
+}
+
+check_range $S/blk_iopoll "1 0" "2 -1 abc 10"
+check_range $S/blk_iopoll_budget "1 256 17" "0 257 -1 abc 1000"
+check_range "/sys/block/$d/iopoll_budget" "0 1 256 33" "257 -1 abc"
+
+# the sysctls and the module parameters are the same settings
+old=$(val $S/blk_iopoll)
+for v in 0 1; do
+	echo $v >$S/blk_iopoll
+	[ "$(val $P/blk_iopoll)" = $v ] || { echo "$old" >$S/blk_iopoll; fail "parameter blk_iopoll does not follow the sysctl"; }
+done
+echo "$old" >$S/blk_iopoll
+old=$(val $S/blk_iopoll_budget)
+echo 99 >$P/blk_iopoll_budget
+[ "$(val $S/blk_iopoll_budget)" = 99 ] || { echo "$old" >$S/blk_iopoll_budget; fail "sysctl blk_iopoll_budget does not follow the parameter"; }
+echo "$old" >$S/blk_iopoll_budget
+write_to $P/blk_iopoll 2 && fail "parameter blk_iopoll accepted 2"
+
+[ -r "/sys/block/$d/cache_type" ] || fail "no cache_type attribute"
+[ -r "/sys/block/$d/serial" ] || fail "no serial attribute"
+
+dbg=/sys/kernel/debug/virtio_blk/$d
+[ -d "$dbg" ] || fail "no $dbg"
+nq=$(ls "$dbg" | grep -c '^q[0-9]*$')
+nirq=$(vq_irqs "$d" | wc -l)
+info "$d: $nq debugfs queue files, $nirq request vq interrupt lines"
+[ "$nq" -ge 1 ] && [ "$nq" -ge "$nirq" ] || fail "$nq qN files for $nirq request virtqueues"
+for ((i = 0; i < nq; i++)); do
+	[ -r "$dbg/q$i" ] || fail "queue files not numbered q0..q$((nq - 1))"
+	keys=$(awk '$2 ~ /^[0-9]+$/ && NF == 2 { print $1 }' "$dbg/q$i" | sort | tr '\n' ' ')
+	[ "$keys" = "budget_exhausted completed interrupts kicks polls rearm_races " ] ||
+		fail "$dbg/q$i: keys '$keys'"
+done
+dd if="/dev/$d" of=/dev/null bs=4k count=64 iflag=direct 2>/dev/null
+c=$(dbg_sum "$d" completed)
+[ "$c" -ge 64 ] || fail "completed=$c after 64 reads"
+echo 1 >"$dbg/reset" || fail "cannot write $dbg/reset"
+nz=$(cat "$dbg"/q* | awk '$2 != 0' | head -n 3 | tr '\n' ' ')
+[ -z "$nz" ] || fail "counters not zero after reset: $nz"
+pass

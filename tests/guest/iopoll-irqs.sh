@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Interrupt mitigation: 4k random reads at QD32 on a null-co disk, once with
+# kernel.blk_iopoll=0 and =1, interleaved twice (same I/O count each):
+# interrupts per I/O
+# with iopoll on must be clearly below (< 3/4 of) iopoll off, measured from
+# /proc/interrupts deltas of the disk's request vectors and from the
+# driver's debugfs 'interrupts' counters. Figures are printed; nothing is
+# timed.
+. "$(dirname "$0")/../lib/guest.sh"
+
+need_ours
+need_disk null0
+d=$DISK
+S=/proc/sys/kernel
+old=$(val $S/blk_iopoll)
+trap 'echo $old >$S/blk_iopoll' EXIT
+IOS=8192
+
+measure() {	# MODE -> "ios irqs dbg_irqs"
+	echo "$1" >$S/blk_iopoll
+	echo 1 >"/sys/kernel/debug/virtio_blk/$d/reset"
+	local i0 r0
+	i0=$(vq_irq_total "$d") r0=$(bstat "$d" 1)
+	run_fio "mode$1" --name=irq --filename="/dev/$d" --ioengine=libaio \
+		--direct=1 --rw=randread --bs=4k --iodepth=32 --numjobs=1 \
+		--number_ios=$IOS --size=1G || fail "fio failed (blk_iopoll=$1)"
+	echo "$(($(bstat "$d" 1) - r0)) $(($(vq_irq_total "$d") - i0)) $(dbg_sum "$d" interrupts)"
+}
+
+io0=0 irq0=0 dbg0=0 io1=0 irq1=0 dbg1=0
+for round in 1 2; do
+	for m in 0 1; do
+		read -r io irq dbg < <(measure $m)
+		[ "${io:-0}" -ge $IOS ] || fail "fio did ${io:-no} reads, want $IOS (blk_iopoll=$m)"
+		info "round $round blk_iopoll=$m: $io reads, $irq interrupts, debugfs $dbg"
+		eval "io$m=\$((io$m + io)) irq$m=\$((irq$m + irq)) dbg$m=\$((dbg$m + dbg))"
+	done
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+info "blk_iopoll=0: $io0 reads, $irq0 interrupts ($(ratio "$irq0" "$io0")/IO), debugfs $dbg0 ($(ratio "$dbg0" "$io0")/IO)"
+info "blk_iopoll=1: $io1 reads, $irq1 interrupts ($(ratio "$irq1" "$io1")/IO), debugfs $dbg1 ($(ratio "$dbg1" "$io1")/IO)"
+[ "$irq0" -gt 0 ] && [ "$dbg0" -gt 0 ] || fail "no interrupts counted with blk_iopoll=0"
+# irq1/io1 < 3/4 * irq0/io0, in integers
+[ $((4 * irq1 * io0)) -lt $((3 * irq0 * io1)) ] ||
+	fail "/proc/interrupts: $(ratio "$irq1" "$io1")/IO with iopoll is not clearly below $(ratio "$irq0" "$io0")/IO without"
+[ $((4 * dbg1 * io0)) -lt $((3 * dbg0 * io1)) ] ||
+	fail "debugfs: $(ratio "$dbg1" "$io1")/IO with iopoll is not clearly below $(ratio "$dbg0" "$io0")/IO without"
+pass
