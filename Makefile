@@ -55,3 +55,38 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# Packaging
+# ---------
+# DKMS and in-tree integration (dkms.conf, scripts/dkms.sh, scripts/intree.sh,
+# Documentation/virtio-blk-iopoll.rst).
+#
+#   make dkms-install    install through DKMS for KVER (default: the running
+#                        kernel) and rebuild its initramfs
+#   make dkms-remove     back to the stock module (KVER= limits it to one
+#                        kernel), initramfs rebuilt
+#   make dkms-status     dkms status and what modinfo resolves per kernel
+#   make intree          integrate into Debian's linux-source-6.12 (unpacked
+#                        under .cache/intree/) and build it there with
+#                        VIRTIO_BLK_IOPOLL=y and =n; INTREE_ARGS= for more
+#   make check-intree    the in-tree test (too slow for make check)
+
+.PHONY: dkms-srcs dkms-install dkms-remove dkms-status intree check-intree
+
+dkms-srcs:
+	@echo $(SRCS)
+
+dkms-install:
+	scripts/dkms.sh install $(KVER)
+
+dkms-remove:
+	scripts/dkms.sh remove $(if $(filter command line environment,$(origin KVER)),$(KVER))
+
+dkms-status:
+	@scripts/dkms.sh status
+
+intree:
+	scripts/intree.sh $(INTREE_ARGS)
+
+check-intree: deps
+	INTREE=1 tests/host/intree.sh
