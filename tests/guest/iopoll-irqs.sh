@@ -28,15 +28,16 @@ measure() {	# MODE -> "ios irqs dbg_irqs"
 	echo "$(($(bstat "$d" 1) - r0)) $(($(vq_irq_total "$d") - i0)) $(dbg_sum "$d" interrupts)"
 }
 
-io0=0 irq0=0 dbg0=0 io1=0 irq1=0 dbg1=0
+IO=(0 0) IRQ=(0 0) DBG=(0 0)
 for round in 1 2; do
 	for m in 0 1; do
 		read -r io irq dbg < <(measure $m)
 		[ "${io:-0}" -ge $IOS ] || fail "fio did ${io:-no} reads, want $IOS (blk_iopoll=$m)"
 		info "round $round blk_iopoll=$m: $io reads, $irq interrupts, debugfs $dbg"
-		eval "io$m=\$((io$m + io)) irq$m=\$((irq$m + irq)) dbg$m=\$((dbg$m + dbg))"
+		IO[m]=$((IO[m] + io)) IRQ[m]=$((IRQ[m] + irq)) DBG[m]=$((DBG[m] + dbg))
 	done
 done
+io0=${IO[0]} irq0=${IRQ[0]} dbg0=${DBG[0]} io1=${IO[1]} irq1=${IRQ[1]} dbg1=${DBG[1]}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 info "blk_iopoll=0: $io0 reads, $irq0 interrupts ($(ratio "$irq0" "$io0")/IO), debugfs $dbg0 ($(ratio "$dbg0" "$io0")/IO)"
 info "blk_iopoll=1: $io1 reads, $irq1 interrupts ($(ratio "$irq1" "$io1")/IO), debugfs $dbg1 ($(ratio "$dbg1" "$io1")/IO)"
