@@ -90,3 +90,24 @@ intree:
 
 check-intree: deps
 	INTREE=1 tests/host/intree.sh
+
+# Debug kernel
+# ------------
+# A guest kernel with KASAN, PROVE_LOCKING, DEBUG_ATOMIC_SLEEP and
+# DEBUG_OBJECTS, built from Debian's linux-source-6.12 with a small config
+# (scripts/debug-kernel.config), cached under .cache/debug-kernel/.
+#
+#   make debug-kernel    build it if needed (long: measured time in
+#                        scripts/debug-kernel.sh) and install it as
+#                        /boot/vmlinuz-<release> + /lib/modules/<release>/
+#   make check-debug     the guest tests with our module on it (tests/run);
+#                        fails on any test failure and on any kernel report
+#                        (KASAN, lockdep, BUG, WARNING) in the guest logs
+
+.PHONY: debug-kernel check-debug
+
+debug-kernel:
+	scripts/debug-kernel.sh
+
+check-debug: deps
+	scripts/check-debug.sh
