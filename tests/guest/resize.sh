@@ -36,7 +36,7 @@ cur=$(blockdev --getsize64 "/dev/$d")
 big=$((orig + 16 * 1048576))
 resize "$big"
 run_fio tail --name=tail --filename="/dev/$d" --ioengine=libaio --direct=1 \
-	--rw=randwrite --bs=4k --iodepth=8 --offset="$orig" --size=16M \
+	--rw=randwrite --bs=4k --iodepth=8 --offset="$orig" --size=4M \
 	--verify=crc32c --verify_fatal=1 --do_verify=1 ||
 	fail "write/verify in the grown part failed"
 resize "$orig"

@@ -46,7 +46,9 @@ manifest_serials() { printf '%s\n' "${SERIALS[@]}"; }
 disk_by_serial() {
 	local f s
 	for f in /sys/block/vd*/serial; do
-		read -r s <"$f" 2>/dev/null || continue
+		s=
+		# the serial attribute has no trailing newline: read fails at EOF
+		read -r s <"$f" 2>/dev/null || [ -n "$s" ] || continue
 		if [ "$s" = "$1" ]; then
 			f=${f%/serial}
 			echo "${f##*/}"
@@ -64,9 +66,10 @@ need_disk() {
 }
 
 # VAR=first line of FILE, without a fork. Usage: rd VAR FILE
-rd() { read -r "$1" <"$2"; }
+# (true when something was read: sysfs 'serial' lacks the final newline)
+rd() { read -r "$1" <"$2" || [ -n "${!1}" ]; }
 # First line of FILE on stdout, without an exec (use instead of cat).
-val() { local v; read -r v <"$1" && printf '%s\n' "$v"; }
+val() { local v; rd v "$1" && printf '%s\n' "$v"; }
 
 # The guest runs our driver with the iopoll interface (not the stock one).
 ours() { [ "${VM_MODULE:-stock}" != stock ] && [ -e /proc/sys/kernel/blk_iopoll ]; }
