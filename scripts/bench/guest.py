@@ -19,6 +19,7 @@ import json
 import mmap
 import os
 import platform
+import signal
 import stat
 import subprocess
 import sys
@@ -311,16 +312,26 @@ def engine_args(cfg):
 
 
 def run_fio(item, cfg, dev, plan, out_json):
+    """One fio run; returns (exit status, output tail, command).  fio takes
+    whole seconds unless given a unit, so times go in as milliseconds.  On
+    a hang the whole process group is killed so no job keeps the disk."""
     env = dict(os.environ, BENCH_DEV=dev, BENCH_QD=str(item["qd"]),
                BENCH_JOBS=str(item["jobs"]),
-               BENCH_RUNTIME=str(plan["runtime"]),
-               BENCH_RAMP=str(plan["ramp"]))
+               BENCH_RUNTIME=f"{round(plan['runtime'] * 1000)}ms",
+               BENCH_RAMP=f"{round(plan['ramp'] * 1000)}ms")
     cmd = ["fio", "--output-format=json", f"--output={out_json}",
            *engine_args(cfg), os.path.join(JOBS, item["workload"] + ".fio")]
     limit = plan["runtime"] + plan["ramp"] + 60
-    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=limit)
-    return r.returncode, r.stdout[-2000:], cmd
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=limit)
+        return p.returncode, out[-2000:], cmd
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return 124, f"killed after {limit}s: " + out[-1900:], cmd
 
 
 def schedule(plan, phase):
@@ -463,7 +474,11 @@ def main():
             skip_reason[cname] = f"module load failed: {e}"
             log(f"{cname}: {skip_reason[cname]}")
             record({**base, "skipped": skip_reason[cname]})
-            mods.unload()
+            try:
+                mods.unload()
+            except RuntimeError as e2:
+                log(f"giving up: {e2}")
+                break
             continue
         why = apply_sysctls(cfg)
         if why:
@@ -476,10 +491,7 @@ def main():
         stem = (f"{seq:04d}-r{rep}-{item['disk']}-{item['name']}-{cname}")
         fio_json = os.path.join(args.out, "raw", stem + ".fio.json")
         before = snapshot(disk, trace)
-        try:
-            rc, tail, cmd = run_fio(item, cfg, dev, plan, fio_json)
-        except subprocess.TimeoutExpired:
-            rc, tail, cmd = 124, "timeout", []
+        rc, tail, cmd = run_fio(item, cfg, dev, plan, fio_json)
         after = snapshot(disk, trace)
         rec = {**base, "fio_json": os.path.relpath(fio_json, args.out),
                "fio_rc": rc, "fio_cmd": cmd, "dev": dev, "disk_info": disk,
