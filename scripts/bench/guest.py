@@ -347,8 +347,7 @@ def schedule(plan, phase):
             groups = {}
             for c in item["configs"]:
                 groups.setdefault(Modules.key(planmod.CONFIGS[c]), []).append(c)
-            glist = sorted(groups.values(),
-                           key=lambda g: list(groups.values()).index(g))
+            glist = list(groups.values())
             if flip:
                 glist.reverse()
             flip = not flip
