@@ -335,26 +335,32 @@ def run_fio(item, cfg, dev, plan, out_json):
 
 
 def schedule(plan, phase):
-    """Interleaved run order: every repeat goes over all cells; within a cell
-    the configs are grouped by module load (stock / ours / ours+poll queue)
-    and the group order snakes, so that consecutive cells share a module load
-    at the boundary; the order inside a group rotates with the repeat."""
+    """Interleaved run order: every repeat goes over all cells, and within a
+    cell over its configs back to back.  Configs are grouped by module load
+    (stock / ours / ours+poll queue); a cell starts with the group already
+    loaded (fewer rmmod/insmod), the other groups follow in an order that
+    rotates from cell to cell, and the order inside a group rotates with
+    the repeat."""
     reps = plan["repeats"] if phase == "main" else plan["trace_repeats"]
     order = []
-    flip = False
+    loaded = None
+    turn = 0
     for rep in range(reps):
         for item in plan[phase]:
             groups = {}
             for c in item["configs"]:
                 groups.setdefault(Modules.key(planmod.CONFIGS[c]), []).append(c)
-            glist = list(groups.values())
-            if flip:
-                glist.reverse()
-            flip = not flip
-            for g in glist:
-                k = rep % len(g)
-                for c in g[k:] + g[:k]:
-                    order.append((rep, item, c))
+            keys = list(groups)
+            turn += 1
+            keys = keys[turn % len(keys):] + keys[:turn % len(keys)]
+            if loaded in groups:
+                keys.remove(loaded)
+                keys.insert(0, loaded)
+            for k in keys:
+                g = groups[k]
+                r = rep % len(g)
+                order += [(rep, item, c) for c in g[r:] + g[:r]]
+            loaded = keys[-1]
     return order
 
 
