@@ -13,6 +13,7 @@ exec </dev/null >/run/vm/stdout 2>/run/vm/stderr
 # Its dependencies (virtio, virtio_ring) are loaded or built in already.
 VM_STOCK_KO=$(ls /lib/modules/"$VM_KVER"/kernel/drivers/block/virtio_blk.ko* 2>/dev/null | head -n 1)
 export VM_STOCK_KO
+[ "$VM_MODULE" = none ] || echo "vm: loading virtio_blk ($VM_MODULE${VM_MODPARAMS:+ $VM_MODPARAMS})" >&2
 case $VM_MODULE in
 none) ;;
 stock)

@@ -5,7 +5,7 @@
 # the limits show in queue/discard_max_bytes and write_zeroes_max_bytes,
 # blkdiscard over 2x the limit is split and reaches the disk (discard
 # sector counter), and after blkdiscard -z the range reads back as zeroes.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_disk data0
 d=$DISK

@@ -3,7 +3,7 @@
 # Data integrity on a file-backed raw disk: fio write then verify (crc32c),
 # random and sequential, 4k and 64k, QD1 and QD32, two jobs each on its own
 # 4 MiB region, O_DIRECT libaio. Zero verify errors allowed.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_disk data0
 d=$DISK

@@ -4,7 +4,7 @@
 # fio fsync=1 writes verify and flush requests reach the disk (sysfs stat
 # flush counter grows); switched to "write through" the block layer stops
 # sending flushes; switching back restores write back.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_disk data0
 d=$DISK

@@ -4,7 +4,7 @@
 # a disk behind a pcie-root-port): the guest acknowledges the unplug
 # (DEVICE_DELETED), the disk and the in-flight fio go away without hanging,
 # the re-plugged disk comes back with its serial and size and verifies.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 [ "${VM_QMP:-0}" = 1 ] || skip "guest started without --qmp"
 need_disk hp0

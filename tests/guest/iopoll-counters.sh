@@ -5,7 +5,7 @@
 # disk's queues matches the /proc/interrupts delta of its request vectors
 # (within max(5, 5%)), 'completed' equals the reads fio issued (+-4), and
 # 'kicks' never exceeds the requests.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_ours
 need_disk null0

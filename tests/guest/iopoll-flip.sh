@@ -4,7 +4,7 @@
 # iopoll_budget every 100 ms while multi-job fio write+verify runs: zero
 # verify errors, every write of a valid value accepted, and (runner) no
 # kernel splat. fio rounds repeat until at least 30 flips happened.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_ours
 need_disk data0

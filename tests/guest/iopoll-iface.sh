@@ -5,7 +5,7 @@
 # /sys/block/vdX/iopoll_budget (0..256) accept their range and reject
 # anything else with EINVAL keeping the old value; debugfs has one qN file
 # per virtqueue with the six counters, and 'reset' zeroes them.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_ours
 need_disk null0
@@ -58,7 +58,9 @@ write_to $P/blk_iopoll 2 && fail "parameter blk_iopoll accepted 2"
 
 dbg=/sys/kernel/debug/virtio_blk/$d
 [ -d "$dbg" ] || fail "no $dbg"
-nq=$(ls "$dbg" | grep -c '^q[0-9]*$')
+qfiles=("$dbg"/q[0-9]*)
+nq=${#qfiles[@]}
+[ -e "${qfiles[0]}" ] || nq=0
 nirq=$(vq_irqs "$d" | wc -l)
 info "$d: $nq debugfs queue files, $nirq request vq interrupt lines"
 [ "$nq" -ge 1 ] && [ "$nq" -ge "$nirq" ] || fail "$nq qN files for $nirq request virtqueues"

@@ -7,7 +7,7 @@
 # /proc/interrupts deltas of the disk's request vectors and from the
 # driver's debugfs 'interrupts' counters. Figures are printed; nothing is
 # timed.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_ours
 need_disk null0

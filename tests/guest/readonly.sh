@@ -3,7 +3,7 @@
 # A read-only=on drive: the disk is read-only in the guest, writes fail with
 # EROFS/EPERM (buffered and O_DIRECT), and reads still return the data the
 # host put there (sha256 from the manifest), before and after the attempts.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 need_disk ro0
 d=$DISK

@@ -4,7 +4,7 @@
 # the new size (sysfs size, blockdev --getsize64) via the config-change
 # interrupt, and I/O in the new tail verifies; then it shrinks back to the
 # configured size, which the guest sees too.
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
 [ "${VM_QMP:-0}" = 1 ] || skip "guest started without --qmp"
 need_disk rs0
@@ -14,8 +14,8 @@ orig=$(mget rs0 size)
 qmp=${VM_REPO:?}/scripts/vm/qmp
 
 wait_size() {	# BYTES: wait up to 30 s for sysfs to show it
-	local i
-	for i in $(seq 300); do
+	local _
+	for _ in $(seq 300); do
 		[ $(($(val "/sys/block/$d/size") * 512)) = "$1" ] && return 0
 		sleep 0.1
 	done

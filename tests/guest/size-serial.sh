@@ -3,9 +3,9 @@
 # Every disk of the boot: blockdev --getsize64 equals the size QEMU was
 # given, /sys/block/vdX/size agrees, and the serial attribute equals the
 # QEMU serial= (one disk carries a full 20-byte serial, no NUL terminator).
-. "$(dirname "$0")/../lib/guest.sh"
+. "${0%/*}/../lib/guest.sh"
 
-n=0
+n=0 sectors=0 serial=''
 for s in "${SERIALS[@]}"; do
 	want=$(mget "$s" size)
 	need_disk "$s"

@@ -4,23 +4,15 @@
 # Sourced by every guest test (tests/guest/*.sh); they run as root inside a
 # guest started by scripts/vm/run, driven by tests/lib/guest-runner.sh.
 #
-# Result protocol: print exactly one of
-#   ok - NAME            exit 0
-#   not ok - NAME: why   exit 1
-#   skip - NAME: why     exit 77
-# Lines starting with "# " are figures/diagnostics the runner always shows.
+# Result protocol: tests/lib/result.sh.
 #
 # Environment from the runner: TEST_MANIFEST (one disk per line:
 # "serial=S size=BYTES kind=file|null [key=value...]"), TEST_MODE (stock,
 # iopoll0, iopoll1), TEST_SCRATCH (a per-test tmpfs dir), plus the VM_*
 # variables of scripts/vm/run.
 set -u
-T_NAME=$(basename "$0" .sh)
-
-pass() { echo "ok - $T_NAME"; exit 0; }
-fail() { echo "not ok - $T_NAME: $*"; exit 1; }
-skip() { echo "skip - $T_NAME: $*"; exit 77; }
-info() { echo "# $*"; }
+# shellcheck source=tests/lib/result.sh
+. "${BASH_SOURCE[0]%/*}/result.sh"
 
 # The manifest, parsed once with builtins only: under TCG every fork+exec
 # of a dynamic binary costs 0.1-0.3 s, so helpers avoid external commands.
@@ -60,6 +52,7 @@ disk_by_serial() {
 
 # DISK=vdX of SERIAL; skips the test when the boot has no such disk and
 # fails it when the disk is configured but the guest does not show it.
+# shellcheck disable=SC2034 # DISK is for the tests
 need_disk() {
 	[ -n "${MANIFEST[$1.size]:-}" ] || skip "no disk '$1' in this boot configuration"
 	DISK=$(disk_by_serial "$1") || fail "disk with serial '$1' not found in /sys/block"
@@ -122,5 +115,6 @@ run_fio() {
 
 # Read sysfs/procfs value; write one and report failure (with errno text).
 write_to() {	# FILE VALUE -> 0 ok, 1 failed; error text in $WRITE_ERR
+	# shellcheck disable=SC2034 # WRITE_ERR is for the tests
 	WRITE_ERR=$( { printf '%s\n' "$2" >"$1"; } 2>&1 )
 }
