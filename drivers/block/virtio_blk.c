@@ -878,9 +878,10 @@ static ssize_t serial_show(struct device *dev, struct device_attribute *attr,
 	if (!id)
 		return -ENOMEM;
 
+	/* no newline: the attribute has always been the bare id */
 	err = vblk_get_id(dev_to_disk(dev), id);
 	if (!err)
-		err = sysfs_emit(buf, "%.*s\n",
+		err = sysfs_emit(buf, "%.*s",
 				 (int)strnlen(id, VIRTIO_BLK_ID_BYTES), id);
 	kfree(id);
 	return err;
