@@ -278,14 +278,20 @@ class TraceLog:
         return self.size(), n
 
 
-def snapshot(disk, trace=None):
-    s = {"t": time.monotonic(), "wall": time.time(),
-         "cpu": proc_stat_cpu(), "irq": irq_counts(disk["virtio"]),
-         "softirq": softirqs(),
-         "diskstat": [int(x) for x in read(f"/sys/block/{disk['blk']}/stat",
-                                           "").split()],
-         "driver": driver_counters(disk["blk"])}
-    if trace:
+def snapshot(disk, trace=None, before=True):
+    """Counters of one disk.  With a trace log, its offset is taken outside
+    the counter window (flush first before a run, last after it), so the
+    9p traffic of the flush is not counted as CPU or I/O of the run."""
+    s = {}
+    if trace and before:
+        s["trace_offset"], s["trace_flush_iters"] = trace.flush_offset()
+    s.update({"t": time.monotonic(), "wall": time.time(),
+              "cpu": proc_stat_cpu(), "irq": irq_counts(disk["virtio"]),
+              "softirq": softirqs(),
+              "diskstat": [int(x) for x in
+                           read(f"/sys/block/{disk['blk']}/stat", "").split()],
+              "driver": driver_counters(disk["blk"])})
+    if trace and not before:
         s["trace_offset"], s["trace_flush_iters"] = trace.flush_offset()
     return s
 
@@ -497,7 +503,7 @@ def main():
         fio_json = os.path.join(args.out, "raw", stem + ".fio.json")
         before = snapshot(disk, trace)
         rc, tail, cmd = run_fio(item, cfg, dev, plan, fio_json)
-        after = snapshot(disk, trace)
+        after = snapshot(disk, trace, before=False)
         rec = {**base, "fio_json": os.path.relpath(fio_json, args.out),
                "fio_rc": rc, "fio_cmd": cmd, "dev": dev, "disk_info": disk,
                "settings": settings(disk["blk"]),
