@@ -793,8 +793,8 @@ static int vblk_alloc_vqs(struct vblk_dev *vblk)
 
 static int vblk_find_vqs(struct vblk_dev *vblk)
 {
-	/* vector 0 is the config interrupt, kept out of the spreading */
-	struct irq_affinity desc = { .pre_vectors = 1 };
+	/* the transport keeps its config vector out of the spreading itself */
+	struct irq_affinity desc = { 0 };
 	unsigned int i, n = vblk->num_vqs;
 	struct virtqueue_info *info;
 	struct virtqueue **vqs;
