@@ -23,6 +23,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import plan as planmod  # noqa: E402
 
@@ -466,6 +467,12 @@ def write_table(data, path):
     L += ["Configurations: " + "; ".join(
         f"`{k}` {configs[k]['desc']}" for k in config_order(data)
         if k in configs) + ".", ""]
+    if meta.get("our_module_sha256_16"):
+        L += [f"Our module: `{os.path.relpath(meta['our_module'], REPO)}` "
+              f"sha256 {meta['our_module_sha256_16']}…"
+              + (" (**older than drivers/block/virtio_blk.c**)"
+                 if meta.get("our_module_stale") else "")
+              + f"; launcher sha256 {meta.get('launcher_sha256_16')}….", ""]
     hint = guest.get("accel_hint")
     if hint and hint != meta.get("accel"):
         L += [f"**Warning:** requested accelerator {meta.get('accel')}, but "
