@@ -18,7 +18,9 @@ run_fio counters --name=counters --filename="/dev/$d" --ioengine=libaio \
 	--size=1G --output-format=json || fail "fio failed"
 i1=$(vq_irq_total "$d")
 ios=$(python3 -c 'import json, sys
-print(sum(j["read"]["total_ios"] for j in json.load(open(sys.argv[1]))["jobs"]))' \
+text = open(sys.argv[1]).read()
+text = text[text.index("{"):]
+print(sum(j["read"]["total_ios"] for j in json.loads(text)["jobs"]))' \
 	"$TEST_SCRATCH/fio-counters.log") || fail "cannot read fio's I/O count"
 irqs=$((i1 - i0))
 dirq=$(dbg_sum "$d" interrupts) comp=$(dbg_sum "$d" completed) kicks=$(dbg_sum "$d" kicks)

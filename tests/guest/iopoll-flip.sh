@@ -4,6 +4,7 @@
 # iopoll_budget every 100 ms while multi-job fio write+verify runs: zero
 # verify errors, every write of a valid value accepted, and (runner) no
 # kernel splat. fio rounds repeat until at least 30 flips happened.
+# vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
 need_ours

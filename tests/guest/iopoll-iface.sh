@@ -5,6 +5,7 @@
 # /sys/block/vdX/iopoll_budget (0..256) accept their range and reject
 # anything else with EINVAL keeping the old value; debugfs has one qN file
 # per virtqueue with the six counters, and 'reset' zeroes them.
+# vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
 need_ours

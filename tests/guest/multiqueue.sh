@@ -33,5 +33,10 @@ for i in "${!after[@]}"; do
 	info "$1: $(($4 - $2)) interrupts"
 	[ $(($4 - $2)) -gt 0 ] || idle="$idle $1"
 done
+if ours; then
+	for q in /sys/kernel/debug/virtio_blk/"$d"/q[0-9]*; do
+		info "debugfs ${q##*/}: $(tr '\n' ' ' <"$q")"
+	done
+fi
 [ -z "$idle" ] || fail "request vqs without interrupts:$idle"
 pass

@@ -7,9 +7,11 @@
 #   guest-runner.sh LABEL MODES MANIFEST TEST...
 #
 # LABEL   result-name prefix, e.g. "6.1/main"
-# MODES   "stock", or a space-separated list of iopoll modes for our module:
-#         "iopoll0 iopoll1" runs every test once with kernel.blk_iopoll=0
-#         and once with =1, in this boot
+# MODES   "stock", or a space-separated list of modes for our module, run
+#         one after the other in this boot: "iopoll0"/"iopoll1" set
+#         kernel.blk_iopoll=0/1 (module VM_MODULE); "noiopoll:KO" swaps in
+#         the IOPOLL=n build KO (rmmod + insmod with VM_MODPARAMS). Tests
+#         marked "# vmtest: once" run in the first mode only.
 # TEST    names of tests/guest/NAME.sh
 #
 # Prints one result line per (mode, test): "ok - LABEL/MODE/NAME",
@@ -29,14 +31,47 @@ export TEST_MANIFEST=$manifest
 SPLAT='WARNING:|BUG:|Oops|hung task|blocked for more than|Call Trace|soft lockup|detected stalls|general protection fault|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption'
 
 nfail=0
-echo "# plan $((1 + $# * $(wc -w <<<"$modes")))"
+once() { grep -q '^# vmtest: once' "$here/$1.sh" 2>/dev/null; }
+first_mode=${modes%% *}
+plan=1
+for mode in $modes; do
+	for t in "$@"; do
+		[ "$mode" = "$first_mode" ] || ! once "$t" || continue
+		plan=$((plan + 1))
+	done
+done
+echo "# plan $plan"
 echo "# guest: $(uname -r), $(nproc) CPUs, module=$VM_MODULE ${VM_MODPARAMS:+($VM_MODPARAMS)}"
 
-set_mode() {	# stock | iopoll0 | iopoll1
+# The module loaded now; tests reload it from TEST_KO.
+if [ "$VM_MODULE" = stock ]; then CUR_KO=$VM_STOCK_KO; else CUR_KO=$VM_MODULE; fi
+serials=$(sed -n 's/^serial=\([^ ]*\).*/\1/p' "$manifest")
+
+use_module() {	# KO: make it the loaded virtio_blk, wait for every disk
+	local s f ok _
+	[ "$CUR_KO" = "$1" ] && return 0
+	rmmod virtio_blk || return 1
+	# shellcheck disable=SC2086 # parameters are separate words
+	insmod "$1" ${VM_MODPARAMS:-} || return 1
+	CUR_KO=$1
+	for _ in $(seq 200); do
+		ok=1
+		for s in $serials; do
+			grep -qsx -- "$s" /sys/block/vd*/serial || { ok=; break; }
+		done
+		[ -n "$ok" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+set_mode() {	# stock | iopoll0 | iopoll1 | noiopoll:KO
 	case $1 in
 	stock) return 0 ;;
-	iopoll[01]) echo "${1#iopoll}" >/proc/sys/kernel/blk_iopoll 2>/dev/null &&
+	iopoll[01]) use_module "$VM_MODULE" &&
+		echo "${1#iopoll}" >/proc/sys/kernel/blk_iopoll 2>/dev/null &&
 		[ "$(cat /proc/sys/kernel/blk_iopoll)" = "${1#iopoll}" ] ;;
+	noiopoll:*) use_module "${1#noiopoll:}" ;;
 	*) return 1 ;;
 	esac
 }
@@ -56,22 +91,25 @@ result() {	# STATUS NAME [REASON]
 }
 
 run_one() {	# MODE TEST
-	local mode=$1 t=$2 name="$label/$1/$2" log marker pid rc line why splat
+	local mode=${1%%:*} t=$2 log marker pid rc line why splat
+	local name=$label/$mode/$t
 	log=$logroot/$mode-$t.log
 	marker="vmtest: begin $name $RANDOM$RANDOM"
 	if [ ! -f "$here/$t.sh" ]; then
 		result fail "$name" "no test tests/guest/$t.sh"
 		return
 	fi
-	if ! set_mode "$mode"; then
-		result fail "$name" "cannot set kernel.blk_iopoll for mode $mode"
+	if ! set_mode "$1"; then
+		result fail "$name" "cannot switch to mode $1 (module $CUR_KO)"
 		return
 	fi
 	echo "$marker" >/dev/kmsg
 	local t0=$SECONDS
 	TEST_SCRATCH=$(mktemp -d /tmp/vmtest.XXXXXX)
-	export TEST_SCRATCH TEST_MODE=$mode
-	timeout -k 10 "$TEST_TIMEOUT" bash "$here/$t.sh" >"$log" 2>&1 </dev/null &
+	export TEST_SCRATCH TEST_MODE=$mode TEST_KO=$CUR_KO
+	# in a writable cwd: fio drops verify state files there
+	(cd "$TEST_SCRATCH" && exec timeout -k 10 "$TEST_TIMEOUT" bash "$here/$t.sh") \
+		>"$log" 2>&1 </dev/null &
 	pid=$!
 	# A test stuck in D state survives SIGKILL: stop waiting on it and
 	# end the boot, the host counts the tests that never reported.
@@ -124,6 +162,7 @@ fi
 
 for mode in $modes; do
 	for t in "$@"; do
+		[ "$mode" = "$first_mode" ] || ! once "$t" || continue
 		run_one "$mode" "$t"
 	done
 done

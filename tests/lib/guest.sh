@@ -8,8 +8,10 @@
 #
 # Environment from the runner: TEST_MANIFEST (one disk per line:
 # "serial=S size=BYTES kind=file|null [key=value...]"), TEST_MODE (stock,
-# iopoll0, iopoll1), TEST_SCRATCH (a per-test tmpfs dir), plus the VM_*
-# variables of scripts/vm/run.
+# iopoll0, iopoll1, noiopoll), TEST_SCRATCH (a per-test tmpfs dir, also
+# the cwd), TEST_KO (the virtio_blk.ko loaded now, for reloading), plus the
+# VM_* variables of scripts/vm/run. A test with a line "# vmtest: once"
+# runs in the first mode of a boot only (it switches modes itself).
 set -u
 # shellcheck source=tests/lib/result.sh
 . "${BASH_SOURCE[0]%/*}/result.sh"
@@ -68,6 +70,7 @@ val() { local v; rd v "$1" && printf '%s\n' "$v"; }
 ours() { [ "${VM_MODULE:-stock}" != stock ] && [ -e /proc/sys/kernel/blk_iopoll ]; }
 need_ours() {
 	[ "${VM_MODULE:-stock}" != stock ] || skip "stock driver has no iopoll interface"
+	[ "${TEST_MODE:-}" != noiopoll ] || skip "IOPOLL=n build has no iopoll interface"
 	[ -e /proc/sys/kernel/blk_iopoll ] ||
 		fail "our module is loaded but /proc/sys/kernel/blk_iopoll is missing"
 }
