@@ -125,7 +125,7 @@ do_remove() {
 			dkms remove -m "$name" -v "$v" --all
 		else
 			for k in "$@"; do
-				installed_kernels "$v" | grep -qxF "$k" || continue
+				grep -qxF "$k" <<<"$(installed_kernels "$v")" || continue
 				dkms remove -m "$name" -v "$v" -k "$k"
 				removed+=("$k")
 			done
@@ -136,7 +136,7 @@ do_remove() {
 				dkms remove -m "$name" -v "$v" --all
 			fi
 		fi
-		dkms status -m "$name" -v "$v" 2>/dev/null | grep -q . || rm -rf "/usr/src/$name-$v"
+		[ -n "$(dkms status -m "$name" -v "$v" 2>/dev/null)" ] || rm -rf "/usr/src/$name-$v"
 	done
 	[ ${#removed[@]} -gt 0 ] || say "$name was not installed${1:+ for $*}"
 

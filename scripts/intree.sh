@@ -25,7 +25,8 @@
 # the VIRTIO_BLK_IOPOLL entry of our top-level Kconfig goes into
 # drivers/block/Kconfig right after the VIRTIO_BLK entry.  The tree's
 # drivers/block/Makefile already builds virtio_blk.o for CONFIG_VIRTIO_BLK;
-# our out-of-tree Kbuild files are not used.
+# our out-of-tree Kbuild files are not used.  Only a tree older than 6.11
+# gets the compat flag that drivers/block/Kbuild would have set.
 #
 # Build, per setting S: a separate object tree (O=) configured from the
 # Debian config with scripts/config (VIRTIO_BLK=m, VIRTIO_BLK_IOPOLL=S, and
@@ -128,6 +129,15 @@ integrate() {
 	}' "$kc" >"$kc.new" || { rm -f "$frag" "$kc.new"; die "could not place the Kconfig entry"; }
 	rm -f "$frag"
 	mv "$kc.new" "$kc"
+
+	# The one API probe of drivers/block/Kbuild, for trees older than
+	# 6.11 (no struct virtqueue_info): a per-object flag in the tree's
+	# Makefile.  Current trees need nothing.
+	if ! grep -qs 'struct virtqueue_info {' "$t/include/linux/virtio_config.h" &&
+		! grep -q 'COMPAT_FIND_VQS_ARRAYS' "$t/drivers/block/Makefile"; then
+		echo 'CFLAGS_virtio_blk.o += -DCOMPAT_FIND_VQS_ARRAYS' >>"$t/drivers/block/Makefile"
+		say "pre-6.11 tree: CFLAGS_virtio_blk.o += -DCOMPAT_FIND_VQS_ARRAYS in drivers/block/Makefile"
+	fi
 	say "integrated into $t/drivers/block (virtio_blk.c, virtio_blk_compat.h, Kconfig)"
 }
 
@@ -167,7 +177,7 @@ write_patch() {
 # Build with one setting of VIRTIO_BLK_IOPOLL
 
 build() {
-	local s=$1 o=$out/build-iopoll-$1 log ko sym missing
+	local s=$1 o=$out/build-iopoll-$1 log ko sym missing imports parms
 	log=$out/build-iopoll-$s.log
 	mkdir -p "$o"
 	cp "/boot/config-$kver" "$o/.config"
@@ -190,7 +200,11 @@ build() {
 	} >"$log" 2>&1 || { tail -n 30 "$log" >&2; die "build with VIRTIO_BLK_IOPOLL=$s failed"; }
 
 	# Prove the setting took effect, from Kconfig down to the object.
+	# (Outputs go through variables: with pipefail, "| grep -q" can fail
+	# on the writer's SIGPIPE.)
 	ko=$o/drivers/block/virtio_blk.ko
+	imports=$(nm -u "$ko" | awk '{ print $2 }')
+	parms=$(modinfo -F parm "$ko" | cut -d: -f1)
 	grep -qx 'CONFIG_VIRTIO_BLK=m' "$o/.config" || die "$s: .config lost VIRTIO_BLK=m"
 	grep -q -- '-DCONFIG_VIRTIO_BLK_IOPOLL' "$o/drivers/block/.virtio_blk.o.cmd" &&
 		die "$s: the compile line defines CONFIG_VIRTIO_BLK_IOPOLL itself"
@@ -200,22 +214,22 @@ build() {
 		grep -qx '#define CONFIG_VIRTIO_BLK_IOPOLL 1' "$o/include/generated/autoconf.h" ||
 			die "y: not in autoconf.h"
 		for sym in irq_poll_init irq_poll_sched irq_poll_complete irq_poll_disable; do
-			nm -u "$ko" | grep -qw "$sym" || die "y: $ko does not use $sym"
+			grep -qx "$sym" <<<"$imports" || die "y: $ko does not use $sym"
 		done
-		modinfo -F parm "$ko" | grep -q '^blk_iopoll:' || die "y: no blk_iopoll parameter"
+		grep -qx 'blk_iopoll' <<<"$parms" || die "y: no blk_iopoll parameter"
 	else
 		grep -qx '# CONFIG_VIRTIO_BLK_IOPOLL is not set' "$o/.config" || die "n: not off in .config"
 		grep -q 'CONFIG_VIRTIO_BLK_IOPOLL' "$o/include/generated/autoconf.h" &&
 			die "n: still in autoconf.h"
-		nm -u "$ko" | grep -qw 'irq_poll_[a-z]*' && die "n: $ko still uses irq_poll"
-		modinfo -F parm "$ko" | grep -q '^blk_iopoll' && die "n: $ko still has blk_iopoll parameters"
+		grep -q '^irq_poll_' <<<"$imports" && die "n: $ko still uses irq_poll"
+		grep -q '^blk_iopoll' <<<"$parms" && die "n: $ko still has blk_iopoll parameters"
 	fi
 
 	# modpost ran without vmlinux.o; check the imports against what the
 	# Debian kernel of this config exports instead.
 	missing=
 	if [ -r "/usr/src/linux-headers-$kver/Module.symvers" ]; then
-		for sym in $(nm -u "$ko" | awk '{ print $2 }'); do
+		for sym in $imports; do
 			awk -v s="$sym" '$2 == s { f = 1 } END { exit !f }' \
 				"/usr/src/linux-headers-$kver/Module.symvers" || missing+=" $sym"
 		done
@@ -227,8 +241,8 @@ build() {
 
 	cp "$ko" "$out/virtio_blk-iopoll-$s.ko"
 	say "VIRTIO_BLK_IOPOLL=$s ok: $out/virtio_blk-iopoll-$s.ko" \
-		"(irq_poll imports: $(nm -u "$ko" | grep -c ' irq_poll_' || true)," \
-		"parameters: $(modinfo -F parm "$ko" | cut -d: -f1 | tr '\n' ' '))"
+		"(irq_poll imports: $(grep -c '^irq_poll_' <<<"$imports" || true)," \
+		"parameters: ${parms//$'\n'/ })"
 }
 
 # ---------------------------------------------------------------------------

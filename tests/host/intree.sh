@@ -10,9 +10,9 @@
 # pristine files.  Exit 0 pass, 1 fail, 77 skip (reason printed).
 #
 # Too slow for "make check" next to the guest tests: measured here, on 2
-# cores shared with other QEMU runs (load 5-7), about 3.7 minutes from
-# nothing (unpack 25 s, then olddefconfig + modules_prepare + the module,
-# twice) and 45-130 s with .cache/intree/ warm.  It runs only with
+# cores shared with other QEMU runs, 2.2 to 3.7 minutes from nothing
+# (unpack 25-35 s, then olddefconfig + modules_prepare + the module,
+# twice) and 45-130 s with .cache/intree/ warm, depending on the load.  It runs only with
 # INTREE=1, which "make check-intree" sets.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
