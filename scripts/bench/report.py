@@ -369,6 +369,18 @@ def cells_of(data, phase, disk):
     return seen
 
 
+def host_busy(meta):
+    """A note when the host's 1-minute load exceeded its CPU count at the
+    start or end of the run (the guest alone needs about two CPUs)."""
+    n = meta.get("host_ncpu") or 1
+    loads = [float(x[0]) for x in (meta.get("host_loadavg_at_start"),
+                                   meta.get("host_loadavg_at_end")) if x]
+    if loads and max(loads) > n:
+        return (f"1-minute load average {max(loads):.1f} on {n} CPUs at the "
+                "start or end of the run")
+    return None
+
+
 def setup_table(data):
     """What each configuration really ran with, read back in the guest."""
     seen = {}
@@ -467,6 +479,10 @@ def write_table(data, path):
     L += ["Configurations: " + "; ".join(
         f"`{k}` {configs[k]['desc']}" for k in config_order(data)
         if k in configs) + ".", ""]
+    busy = host_busy(meta)
+    if busy:
+        L += [f"**Host busy:** {busy}; other work shared the CPUs, so "
+              "expect wide min–max ranges.", ""]
     if meta.get("our_module_sha256_16"):
         L += [f"Our module: `{os.path.relpath(meta['our_module'], REPO)}` "
               f"sha256 {meta['our_module_sha256_16']}…"
@@ -789,6 +805,9 @@ def reading(s):
                 f"{sp['median'] * 100:.0f}% in the median cell and up to "
                 f"{sp['max'] * 100:.0f}%; verdicts marked 'within noise' "
                 "flip somewhere inside the min–max ranges.")
+    busy = host_busy(meta)
+    if busy:
+        txt += f" The host was busy ({busy})."
     return " ".join([txt] + observations(s))
 
 
