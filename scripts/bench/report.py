@@ -370,14 +370,15 @@ def cells_of(data, phase, disk):
 
 
 def host_busy(meta):
-    """A note when the host's 1-minute load exceeded its CPU count at the
-    start or end of the run (the guest alone needs about two CPUs)."""
-    n = meta.get("host_ncpu") or 1
-    loads = [float(x[0]) for x in (meta.get("host_loadavg_at_start"),
-                                   meta.get("host_loadavg_at_end")) if x]
-    if loads and max(loads) > n:
-        return (f"1-minute load average {max(loads):.1f} on {n} CPUs at the "
-                "start or end of the run")
+    """A note when other host work took more than a quarter of the host's
+    CPU time during the boots (measured by scripts/bench/run: host busy
+    time minus the CPU time of our own launcher and QEMU)."""
+    parts = [f"{ph} boot {n['other_cpu_frac'] * 100:.0f}%"
+             for ph, n in sorted(meta.get("host_noise", {}).items())
+             if n.get("other_cpu_frac", 0) > 0.25]
+    if parts:
+        return ("other processes used this share of the host CPUs during "
+                "the run: " + ", ".join(parts))
     return None
 
 
@@ -469,7 +470,11 @@ def write_table(data, path):
          f"configurations interleaved within each repeat. "
          f"Host load average at start/end: "
          f"{' '.join(meta.get('host_loadavg_at_start', []))} / "
-         f"{' '.join(meta.get('host_loadavg_at_end', []))}.", "",
+         f"{' '.join(meta.get('host_loadavg_at_end', []))}; other host work "
+         "during the boots (host CPU time not spent by our launcher/QEMU): " +
+         (", ".join(f"{ph} {n['other_cpu_frac'] * 100:.0f}%"
+                    for ph, n in sorted(meta.get("host_noise", {}).items()))
+          or "n/a") + ".", "",
          "Cells show median (min–max) over repeats; ×stock is the ratio of "
          "medians to the stock driver in the same cell. Per-IO counters "
          "divide by requests completed by the disk over the fio process "
