@@ -42,6 +42,9 @@ mount -t sysfs sysfs /host/sys
 mount -t debugfs debugfs /host/sys/kernel/debug
 mkdir -p /host/run/vm
 mount -t 9p -o "$opts" ctl /host/run/vm || die "cannot mount the control share"
+repo=$(cat /host/run/vm/repo_path)
+mkdir -p "/host$repo"
+mount -t 9p -o "$opts,ro" repo "/host$repo" || die "cannot mount the repository at $repo"
 if [ -s /host/run/vm/out_path ]; then
 	out=$(cat /host/run/vm/out_path)
 	mkdir -p "/host$out"
