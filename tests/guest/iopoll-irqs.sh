@@ -37,10 +37,10 @@ measure() {	# MODE -> "ios irqs dbg_irqs polls completed"
 IO=(0 0) IRQ=(0 0) DBG=(0 0) POLLS=(0 0)
 for round in 1 2; do
 	for m in 0 1; do
-		read -r io irq dbg polls done < <(measure $m)
+		read -r io irq dbg polls ncomp < <(measure $m)
 		[ "${io:-0}" -ge $IOS ] || fail "fio did ${io:-no} reads, want $IOS (blk_iopoll=$m)"
-		[ "${done:-0}" -ge "$io" ] ||
-			fail "debugfs completed $done < $io reads (blk_iopoll=$m)"
+		[ "${ncomp:-0}" -ge "$io" ] ||
+			fail "debugfs completed $ncomp < $io reads (blk_iopoll=$m)"
 		info "round $round blk_iopoll=$m: $io reads, $irq interrupts, debugfs $dbg interrupts, $polls polls"
 		IO[m]=$((IO[m] + io)) IRQ[m]=$((IRQ[m] + irq)) DBG[m]=$((DBG[m] + dbg))
 		POLLS[m]=$((POLLS[m] + polls))

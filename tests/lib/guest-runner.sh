@@ -48,7 +48,7 @@ if [ "$VM_MODULE" = stock ]; then CUR_KO=$VM_STOCK_KO; else CUR_KO=$VM_MODULE; f
 serials=$(sed -n 's/^serial=\([^ ]*\).*/\1/p' "$manifest")
 
 use_module() {	# KO: make it the loaded virtio_blk, wait for every disk
-	local s f ok _
+	local s ok _
 	[ "$CUR_KO" = "$1" ] && return 0
 	rmmod virtio_blk || return 1
 	# shellcheck disable=SC2086 # parameters are separate words
