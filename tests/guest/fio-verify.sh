@@ -5,6 +5,7 @@
 # its own 4 MiB region, O_DIRECT libaio. Zero verify errors allowed. One
 # fio process runs the eight cases one after the other (stonewall): under
 # TCG a fio start costs seconds.
+# vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk data0

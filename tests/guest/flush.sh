@@ -4,6 +4,7 @@
 # fio fsync=1 writes verify and flush requests reach the disk (sysfs stat
 # flush counter grows); switched to "write through" the block layer stops
 # sending flushes; switching back restores write back.
+# vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk data0

@@ -20,7 +20,7 @@ d=$DISK
 S=/proc/sys/kernel
 old=$(val $S/blk_iopoll)
 trap 'echo $old >$S/blk_iopoll' EXIT
-IOS=8192
+IOS=4096
 
 measure() {	# MODE -> "ios irqs dbg_irqs polls completed"
 	echo "$1" >$S/blk_iopoll

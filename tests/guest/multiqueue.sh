@@ -4,6 +4,7 @@
 # (each with its own virtioX-req.M interrupt), and during a write+verify
 # with one job per CPU every one of them takes interrupts. Unless
 # num_request_queues / poll_queues are set, whose effect is not modelled.
+# vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk mq0

@@ -3,6 +3,7 @@
 # Module unload/reload with all disks present (idle): rmmod removes every
 # virtio disk, loading the same module again (same parameters) brings each
 # configured serial back and every disk reads.
+# vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
 ko=${TEST_KO:?}

@@ -3,6 +3,7 @@
 # Every disk of the boot: blockdev --getsize64 equals the size QEMU was
 # given, /sys/block/vdX/size agrees, and the serial attribute equals the
 # QEMU serial= (one disk carries a full 20-byte serial, no NUL terminator).
+# vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
 n=0 sectors=0 serial=''

@@ -11,7 +11,9 @@
 #         one after the other in this boot: "iopoll0"/"iopoll1" set
 #         kernel.blk_iopoll=0/1 (module VM_MODULE); "noiopoll:KO" swaps in
 #         the IOPOLL=n build KO (rmmod + insmod with VM_MODPARAMS). Tests
-#         marked "# vmtest: once" run in the first mode only.
+#         marked "# vmtest: once" run in the first mode only; in noiopoll
+#         mode only the tests marked "# vmtest: core" run (the IOPOLL=n
+#         build differs in the completion path only).
 # TEST    names of tests/guest/NAME.sh
 #
 # Prints one result line per (mode, test): "ok - LABEL/MODE/NAME",
@@ -31,13 +33,18 @@ export TEST_MANIFEST=$manifest
 SPLAT='WARNING:|BUG:|Oops|hung task|blocked for more than|Call Trace|soft lockup|detected stalls|general protection fault|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption'
 
 nfail=0
-once() { grep -q '^# vmtest: once' "$here/$1.sh" 2>/dev/null; }
+marked() { grep -q "^# vmtest: $2" "$here/$1.sh" 2>/dev/null; }
 first_mode=${modes%% *}
+wanted() {	# MODE TEST: does TEST run in MODE?
+	case $1 in
+	noiopoll:*) marked "$2" core || return 1 ;;
+	esac
+	[ "$1" = "$first_mode" ] || ! marked "$2" once
+}
 plan=1
 for mode in $modes; do
 	for t in "$@"; do
-		[ "$mode" = "$first_mode" ] || ! once "$t" || continue
-		plan=$((plan + 1))
+		wanted "$mode" "$t" && plan=$((plan + 1))
 	done
 done
 echo "# plan $plan"
@@ -162,7 +169,7 @@ fi
 
 for mode in $modes; do
 	for t in "$@"; do
-		[ "$mode" = "$first_mode" ] || ! once "$t" || continue
+		wanted "$mode" "$t" || continue
 		run_one "$mode" "$t"
 	done
 done

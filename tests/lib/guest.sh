@@ -11,7 +11,8 @@
 # iopoll0, iopoll1, noiopoll), TEST_SCRATCH (a per-test tmpfs dir, also
 # the cwd), TEST_KO (the virtio_blk.ko loaded now, for reloading), plus the
 # VM_* variables of scripts/vm/run. A test with a line "# vmtest: once"
-# runs in the first mode of a boot only (it switches modes itself).
+# runs in the first mode of a boot only (it switches modes itself); only
+# tests with "# vmtest: core" also run against the IOPOLL=n build.
 set -u
 # shellcheck source=tests/lib/result.sh
 . "${BASH_SOURCE[0]%/*}/result.sh"
