@@ -17,7 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 # Kernel log lines that count as a report (superset of the guest runner's).
-REPORT='WARNING:|BUG:|Oops|Kernel panic|KASAN:|UBSAN:|ODEBUG:|hung task|blocked for more than|soft lockup|detected stalls|general protection fault|list_(add|del) corruption|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|turning off the locking correctness validator|Call Trace'
+REPORT='WARNING:|BUG:|Oops|Kernel panic|KASAN:|UBSAN:|ODEBUG:|hung task|blocked for more than|soft lockup|detected stalls|general protection fault|list_(add|del) corruption|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|turning off the locking correctness validator|Disabling lock debugging|Call Trace'
 
 t0=$(date +%s)
 rel=$(scripts/debug-kernel.sh | tail -n 1) && [ -n "$rel" ] || {

@@ -188,4 +188,9 @@ if [ "$(readlink -f "/lib/modules/$rel/build")" != "$(readlink -f "$tree")" ]; t
 	ln -sfn "$tree" "/lib/modules/$rel/build"
 fi
 installed "$rel" || die "install of $rel incomplete"
+# trees of older configurations are stale now (same release, reinstalled)
+for old in "$top"/*/; do
+	old=${old%/}
+	[ "$old" = "$dir" ] || [ ! -f "$old/unpacked" ] || { log "removing stale $old"; rm -rf "$old"; }
+done
 echo "$rel"
