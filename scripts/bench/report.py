@@ -847,7 +847,7 @@ def write_readme(results):
          "is identified by 1000 known reads, so 9p traffic is excluded. "
          "Targets are reported, never asserted.", ""]
     if not dirs:
-        L.append("No results yet.")
+        L.append("No results yet: run `make bench` on a quiet host.")
     for d in dirs:
         s = load_json(os.path.join(results, d, "summary.json"), {})
         L += [f"## {d}", "", f"_{stamp(s['meta'], s.get('guest', {}))}_", "",
