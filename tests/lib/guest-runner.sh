@@ -21,6 +21,9 @@
 # passes only if it says ok, exits 0 and the kernel log since it started
 # has no WARNING/BUG/Oops/hung task/Call Trace. Logs: $VM_OUT/logs/.
 # Exit status 0 when nothing failed, 1 otherwise.
+# The whole script is one brace group, parsed before it runs: editing this
+# file while a run is in progress cannot derail that run.
+{
 set -u
 label=$1 modes=$2 manifest=$3
 shift 3
@@ -33,6 +36,10 @@ export TEST_MANIFEST=$manifest
 SPLAT='WARNING:|BUG:|Oops|hung task|blocked for more than|Call Trace|soft lockup|detected stalls|general protection fault|Kernel panic|UBSAN:|KASAN:|list_(add|del) corruption'
 
 nfail=0
+# a fifo nobody writes: 'read -t' on it is a sleep without a fork
+mkfifo /tmp/vmtest-tick.$$
+exec {tick}<>/tmp/vmtest-tick.$$
+rm -f /tmp/vmtest-tick.$$
 marked() { grep -q "^# vmtest: $2" "$here/$1.sh" 2>/dev/null; }
 first_mode=${modes%% *}
 wanted() {	# MODE TEST: does TEST run in MODE?
@@ -67,7 +74,7 @@ use_module() {	# KO: make it the loaded virtio_blk, wait for every disk
 			grep -qsx -- "$s" /sys/block/vd*/serial || { ok=; break; }
 		done
 		[ -n "$ok" ] && return 0
-		sleep 0.1
+		read -rt 0.1 -u "$tick"
 	done
 	return 1
 }
@@ -75,9 +82,10 @@ use_module() {	# KO: make it the loaded virtio_blk, wait for every disk
 set_mode() {	# stock | iopoll0 | iopoll1 | noiopoll:KO
 	case $1 in
 	stock) return 0 ;;
-	iopoll[01]) use_module "$VM_MODULE" &&
+	iopoll[01]) local v
+		use_module "$VM_MODULE" &&
 		echo "${1#iopoll}" >/proc/sys/kernel/blk_iopoll 2>/dev/null &&
-		[ "$(cat /proc/sys/kernel/blk_iopoll)" = "${1#iopoll}" ] ;;
+		read -r v </proc/sys/kernel/blk_iopoll && [ "$v" = "${1#iopoll}" ] ;;
 	noiopoll:*) use_module "${1#noiopoll:}" ;;
 	*) return 1 ;;
 	esac
@@ -119,11 +127,12 @@ run_one() {	# MODE TEST
 		>"$log" 2>&1 </dev/null &
 	pid=$!
 	# A test stuck in D state survives SIGKILL: stop waiting on it and
-	# end the boot, the host counts the tests that never reported.
-	local waited=0
-	while kill -0 "$pid" 2>/dev/null && [ $waited -lt $((TEST_TIMEOUT * 10 + 300)) ]; do
-		sleep 0.1
-		waited=$((waited + 1))
+	# end the boot, the host counts the tests that never reported. The
+	# poll is a builtin read on a fifo: a 'sleep' exec per tick would eat
+	# the guest's CPU under TCG.
+	local deadline=$((SECONDS + TEST_TIMEOUT + 30))
+	while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
+		read -rt 0.2 -u "$tick"
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo w >/proc/sysrq-trigger 2>/dev/null
@@ -136,12 +145,19 @@ run_one() {	# MODE TEST
 	rc=$?
 	echo "# time: $name $((SECONDS - t0))s"
 	rm -rf "$TEST_SCRATCH"
-	grep '^# ' "$log"
-	line=$(grep -E '^(ok|not ok|skip) - ' "$log" | tail -n 1)
+	local l
+	line=
+	while IFS= read -r l; do
+		case $l in
+		"# "*) printf '%s\n' "$l" ;;
+		"ok - "* | "not ok - "* | "skip - "*) line=$l ;;
+		esac
+	done <"$log"
 	why=${line#*: }
-	splat=$(log_since "$marker" | grep -E "$SPLAT" | head -n 3)
+	splat=$(dmesg 2>/dev/null | awk -v m="$marker" -v re="$SPLAT" \
+		'index($0, m) { found = 1; next } found && $0 ~ re { print; exit }')
 	if [ -n "$splat" ]; then
-		result fail "$name" "kernel log: $(head -n 1 <<<"$splat")"
+		result fail "$name" "kernel log: $splat"
 		log_since "$marker" | tail -n 40 | sed 's/^/#   /'
 		return
 	fi
@@ -174,3 +190,5 @@ for mode in $modes; do
 	done
 done
 [ $nfail -eq 0 ]
+exit
+}
