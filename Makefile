@@ -51,6 +51,7 @@ check: deps
 	tests/run
 
 bench: deps
+	$(MAKE) --no-print-directory modules-all
 	scripts/bench/run
 
 clean:
