@@ -4,13 +4,13 @@
 # kernel.blk_iopoll=0 and =1, interleaved twice (same I/O count each).
 # Asserted, because it holds on any host: with blk_iopoll=1 every interrupt
 # hands the ring to the poller and the requests complete there; with
-# blk_iopoll=0 the poller never runs; and iopoll never costs more interrupts
-# per I/O than the interrupt-completion path (10% allowance for noise), from
-# /proc/interrupts deltas of the disk's request vectors and from the
-# driver's debugfs counters. How far below it gets depends on the host (under
-# QEMU TCG, event-index suppression already folds each device batch into one
-# interrupt): both figures are printed here, and `make bench` measures the
-# relation properly. Nothing is timed.
+# blk_iopoll=0 the poller never runs; and the driver's debugfs interrupt
+# count agrees with the /proc/interrupts deltas of the disk's request
+# vectors.  How many interrupts per I/O iopoll saves is a performance
+# figure, not a property: it depends on the host (under QEMU TCG,
+# event-index suppression already folds each device batch into one
+# interrupt) and on noise, so it is printed here and `make bench` measures
+# it properly.  Nothing is timed.
 # vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
@@ -56,9 +56,13 @@ info "iopoll/interrupt-completion interrupts per I/O: $(ratio "$((irq1 * io0))" 
 # an interrupt that finds the poller already scheduled is served by that run
 [ $((10 * POLLS[1])) -ge $((9 * dbg1)) ] && [ "$dbg1" -gt 0 ] ||
 	fail "blk_iopoll=1: $dbg1 interrupts but only ${POLLS[1]} poller runs"
-# irq1/io1 <= 1.1 * irq0/io0, in integers
-[ $((10 * irq1 * io0)) -le $((11 * irq0 * io1)) ] ||
-	fail "/proc/interrupts: $(ratio "$irq1" "$io1")/IO with iopoll is above $(ratio "$irq0" "$io0")/IO without"
-[ $((10 * dbg1 * io0)) -le $((11 * dbg0 * io1)) ] ||
-	fail "debugfs: $(ratio "$dbg1" "$io1")/IO with iopoll is above $(ratio "$dbg0" "$io0")/IO without"
+# debugfs counts in the vq callback, /proc/interrupts in the IRQ core: the
+# same events, read a few instructions apart
+agree() {	# WHAT PROC DEBUGFS
+	local d=$(($2 - $3))
+	[ $((d < 0 ? -d : d)) -le $(($2 / 50 + 2)) ] ||
+		fail "$1: /proc/interrupts counted $2, debugfs $3"
+}
+agree "blk_iopoll=0" "$irq0" "$dbg0"
+agree "blk_iopoll=1" "$irq1" "$dbg1"
 pass
