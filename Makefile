@@ -8,6 +8,7 @@
 #   make IOPOLL=n        build without CONFIG_VIRTIO_BLK_IOPOLL
 #   make deps            install what builds, tests and benchmarks need (apt)
 #   make check           all tests (host checks, then guests on both kernels)
+#   make check-stress    the long robustness variants (see below)
 #   make bench           fio comparison, results under results/
 #
 # The sources are copied into build/<kernel>[-noiopoll]/ so that builds for
@@ -21,7 +22,7 @@ SRCS := Kbuild drivers/block/Kbuild drivers/block/virtio_blk.c \
 SUFFIX := $(if $(filter y,$(IOPOLL)),,-noiopoll)
 KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
-.PHONY: all modules modules-all deps check check-host check-guest bench clean
+.PHONY: all modules modules-all deps check check-stress bench clean
 
 all: modules
 
@@ -49,6 +50,13 @@ deps:
 
 check: deps
 	tests/run
+
+# The long variants (about N min here, TCG): >= 1 GiB write+verify while
+# flipping the iopoll controls every 10-100 ms, 100 module unload/load
+# cycles, 100 CPU offline/online cycles under I/O; our module, both kernels.
+check-stress: deps
+	CHECK_STRESS=1 CHECK_ONLY=guest CHECK_MODULES=ours CHECK_BOOTS="main shapes" \
+	  CHECK_TESTS="iopoll-flip load-cycles cpu-hotplug" VM_TIMEOUT=5400 tests/run
 
 bench: deps
 	$(MAKE) --no-print-directory modules-all

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Hot-unplug with I/O in flight, then re-plug (QMP device_del/device_add of
+# Hot-unplug with I/O in flight (QD32), then re-plug (QMP device_del/device_add of
 # a disk behind a pcie-root-port): the guest acknowledges the unplug
 # (DEVICE_DELETED), the disk and the in-flight fio go away without hanging,
 # the re-plugged disk comes back with its serial and size and verifies.
@@ -13,7 +13,7 @@ qmp=${VM_REPO:?}/scripts/vm/qmp
 id=$(mget hp0 id) bus=$(mget hp0 bus) node=$(mget hp0 node) size=$(mget hp0 size)
 
 fio --name=inflight --filename="/dev/$d" --ioengine=libaio --direct=1 \
-	--rw=randrw --bs=4k --iodepth=16 --time_based --runtime=60 \
+	--rw=randrw --bs=4k --iodepth=32 --time_based --runtime=60 \
 	--output="$TEST_SCRATCH/inflight.log" &
 fpid=$!
 sleep 1

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Flip kernel.blk_iopoll, kernel.blk_iopoll_budget and the disk's
-# iopoll_budget every 100 ms while multi-job fio write+verify runs: zero
-# verify errors, every write of a valid value accepted, and (runner) no
-# kernel splat. fio rounds repeat until at least 30 flips happened.
+# iopoll_budget every 10-100 ms (random) while multi-job fio write+verify
+# runs on a file-backed disk: zero verify errors, every write of a valid
+# value accepted, and (runner) no kernel splat. fio rounds repeat until at
+# least 30 flips happened; with TEST_STRESS=1, until 1 GiB was written.
 # vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
@@ -19,7 +20,7 @@ flips=$TEST_SCRATCH/flips
 mkfifo "$TEST_SCRATCH/tick"
 exec {tick}<>"$TEST_SCRATCH/tick"
 flipper() {
-	local n=0 errs=0 v
+	local n=0 errs=0 v p
 	while :; do
 		v=$((n % 2))
 		echo $v >$S/blk_iopoll || errs=$((errs + 1))
@@ -27,32 +28,38 @@ flipper() {
 		echo $((RANDOM % 257)) >"$pb" || errs=$((errs + 1))
 		n=$((n + 1))
 		echo "$n $errs" >"$flips"
-		read -rt 0.1 -u "$tick"	# sleep 0.1 without a fork
+		# sleep 10-100 ms without a fork
+		printf -v p 0.%03d $((RANDOM % 91 + 10))
+		read -rt "$p" -u "$tick"
 	done
 }
 flipper 2>"$TEST_SCRATCH/flip.err" &
 fpid=$!
 trap 'kill $fpid 2>/dev/null; echo $old_mode >$S/blk_iopoll; echo $old_budget >$S/blk_iopoll_budget; echo $old_disk >$pb' EXIT
 
-round=0
+# per round: 4 jobs, each a randwrite and a write pass over its own slice
+mb=2 min_bytes=0
+[ -z "${TEST_STRESS:-}" ] || mb=16 min_bytes=$((1 << 30))
+round=0 written=0
 while :; do
 	round=$((round + 1))
 	# one fio process a round (its start costs seconds under TCG)
 	run_fio "round$round" --randseed=$round --filename="/dev/$d" \
 		--ioengine=libaio --direct=1 --bsrange=4k-64k --iodepth=16 \
-		--numjobs=4 --size=2M --offset_increment=2M --verify=crc32c \
+		--numjobs=4 --size=${mb}M --offset_increment=${mb}M --verify=crc32c \
 		--verify_fatal=1 --do_verify=1 --group_reporting \
 		--name=randwrite --rw=randwrite --name=write --stonewall --rw=write ||
 		fail "fio round $round: write/verify failed while flipping"
+	written=$((written + 8 * (mb << 20)))
 	n=0
 	read -r n errs <"$flips" 2>/dev/null
 	[ "${n:-0}" -ge 30 ] || [ $round -ge 20 ] || continue
-	break
+	[ $written -ge $min_bytes ] && break
 done
 kill $fpid
 wait $fpid 2>/dev/null
 read -r n errs <"$flips"
-info "$round fio rounds (4 jobs, randwrite+write, verify) across $n flips, $errs rejected writes"
+info "$round fio rounds (4 jobs, randwrite+write, verify, $((written >> 20)) MiB written) across $n flips, $errs rejected writes"
 [ "$errs" = 0 ] || fail "$errs valid settings rejected: $(head -n 1 "$TEST_SCRATCH/flip.err")"
 [ "$n" -ge 30 ] || fail "only $n flips in $round rounds"
 pass
