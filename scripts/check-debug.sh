@@ -12,7 +12,8 @@
 # Environment:
 #   CHECK_MODULES  default "ours"; "stock ours" adds the stock driver
 #   CHECK_BOOTS, CHECK_TESTS, CHECK_ACCEL   as for tests/run
-#   VM_TIMEOUT     per boot, seconds (default 3600 here: TCG + KASAN is slow)
+#   VM_TIMEOUT     per boot, seconds (default 5400 here: TCG + KASAN is slow)
+#   CHECK_TEST_TIMEOUT  per guest test, seconds (default 1200 here)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -32,7 +33,7 @@ make --no-print-directory modules KVER="$rel" >/dev/null ||
 out=$(mktemp "${TMPDIR:-/tmp}/check-debug.XXXXXX") || exit 1
 trap 'rm -f "$out"' EXIT
 CHECK_ONLY=guest CHECK_KERNELS=$rel CHECK_MODULES=${CHECK_MODULES:-ours} \
-	VM_TIMEOUT=${VM_TIMEOUT:-3600} tests/run | tee "$out"
+	VM_TIMEOUT=${VM_TIMEOUT:-5400} CHECK_TEST_TIMEOUT=${CHECK_TEST_TIMEOUT:-1200} tests/run | tee "$out"
 rc=${PIPESTATUS[0]}
 run=$(sed -n 's/^# logs: //p' "$out" | tail -n 1)
 

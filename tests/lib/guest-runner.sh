@@ -28,7 +28,7 @@ set -u
 label=$1 modes=$2 manifest=$3
 shift 3
 here=$(cd "$(dirname "$0")/../guest" && pwd)
-TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}	# tests/run passes it, empty for 300
 logroot=${VM_OUT:-/tmp}/logs/${label//\//-}
 mkdir -p "$logroot"
 export TEST_MANIFEST=$manifest
