@@ -20,7 +20,7 @@ echo 2 >"$nm"
 failed_blocks() {	# RW: 4k blocks fio reported EIO on, sorted
 	fio --name="$1" --filename="/dev/$d" --ioengine=libaio --direct=1 \
 		--rw="$1" --bs=4k --iodepth=32 --size="$size" \
-		--continue_on_error="$1" --output="$TEST_SCRATCH/$1.log" \
+		--continue_on_error="$1" --error_dump=1 --output="$TEST_SCRATCH/$1.log" \
 		2>"$TEST_SCRATCH/$1.err"
 	sed -n 's/.*Input\/output error: [a-z]* offset=\([0-9]*\).*/\1/p' \
 		"$TEST_SCRATCH/$1.err" "$TEST_SCRATCH/$1.log" | awk '{ print $1 / 4096 }' | sort -nu | tr '\n' ' '
