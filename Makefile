@@ -51,9 +51,10 @@ deps:
 check: deps
 	tests/run
 
-# The long variants (about N min here, TCG): >= 1 GiB write+verify while
-# flipping the iopoll controls every 10-100 ms, 100 module unload/load
-# cycles, 100 CPU offline/online cycles under I/O; our module, both kernels.
+# The long variants (about 9 min on this 2-core TCG machine): >= 1 GiB
+# write+verify while flipping the iopoll controls every 10-100 ms, 100 module
+# unload/load cycles, 100 CPU offline/online cycles under I/O; our module,
+# both kernels.
 check-stress: deps
 	CHECK_STRESS=1 CHECK_ONLY=guest CHECK_MODULES=ours CHECK_BOOTS="main shapes" \
 	  CHECK_TESTS="iopoll-flip load-cycles cpu-hotplug" VM_TIMEOUT=5400 tests/run

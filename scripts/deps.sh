@@ -13,6 +13,12 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# One at a time: two make targets started together would otherwise race for
+# apt's locks and fail, and both write .cache/.
+mkdir -p .cache
+exec 9>.cache/deps.lock
+flock 9
+
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 
@@ -43,7 +49,6 @@ pkgs=(
 )
 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
 
-mkdir -p .cache
 printf '%s\n' "$k61" "$k612" >.cache/kernels.new
 mv .cache/kernels.new .cache/kernels
 
