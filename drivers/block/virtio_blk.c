@@ -18,6 +18,7 @@
 #include <linux/blkdev.h>
 #include <linux/debugfs.h>
 #include <linux/hdreg.h>
+#include <linux/hrtimer.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/irq_poll.h>
@@ -51,6 +52,9 @@
  */
 #define VBLK_BUDGET_MAX		256
 #define VBLK_BUDGET_DEFAULT	64
+#define VBLK_DEFER_MAX_US	10000
+#define VBLK_DEFER_BATCH	2
+#define VBLK_DEFER_BACKOFF	64
 
 static unsigned int num_request_queues;
 static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)
@@ -88,6 +92,7 @@ struct vblk_vq_stats {
 	unsigned long budget_exhausted;
 	unsigned long rearm_races;
 	unsigned long kicks;
+	unsigned long timer_polls;
 };
 
 struct vblk_vq {
@@ -95,6 +100,9 @@ struct vblk_vq {
 	struct virtqueue *vq;
 	struct blk_mq_hw_ctx *hctx;
 	struct irq_poll iop;
+	struct hrtimer defer_timer;	/* polls again instead of re-arming */
+	bool deferred;			/* poller owned: timer armed on drain */
+	unsigned int defer_backoff;	/* poller owned: runs before next try */
 	struct vblk_vq_stats stats;
 	char name[24];
 } ____cacheline_aligned_in_smp;
@@ -133,6 +141,8 @@ static unsigned int blk_iopoll = 1;
 static unsigned int blk_iopoll_budget = VBLK_BUDGET_DEFAULT;
 static unsigned int vblk_budget_min = 1;
 static unsigned int vblk_budget_max = VBLK_BUDGET_MAX;
+static unsigned int blk_iopoll_defer_us;
+static unsigned int vblk_defer_max = VBLK_DEFER_MAX_US;
 
 static int vblk_set_iopoll(const char *val, const struct kernel_param *kp)
 {
@@ -142,6 +152,11 @@ static int vblk_set_iopoll(const char *val, const struct kernel_param *kp)
 static int vblk_set_budget(const char *val, const struct kernel_param *kp)
 {
 	return param_set_uint_minmax(val, kp, 1, VBLK_BUDGET_MAX);
+}
+
+static int vblk_set_defer(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, VBLK_DEFER_MAX_US);
 }
 
 static const struct kernel_param_ops vblk_iopoll_ops = {
@@ -154,12 +169,21 @@ static const struct kernel_param_ops vblk_budget_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops vblk_defer_ops = {
+	.set = vblk_set_defer,
+	.get = param_get_uint,
+};
+
 module_param_cb(blk_iopoll, &vblk_iopoll_ops, &blk_iopoll, 0644);
 MODULE_PARM_DESC(blk_iopoll,
 		 "Complete requests from a budgeted irq_poll softirq instead of the interrupt handler (0/1, default 1; sysctl kernel.blk_iopoll)");
 module_param_cb(blk_iopoll_budget, &vblk_budget_ops, &blk_iopoll_budget, 0644);
 MODULE_PARM_DESC(blk_iopoll_budget,
 		 "Requests completed per poller run (1-256, default 64; sysctl kernel.blk_iopoll_budget)");
+module_param_cb(blk_iopoll_defer_us, &vblk_defer_ops, &blk_iopoll_defer_us,
+		0644);
+MODULE_PARM_DESC(blk_iopoll_defer_us,
+		 "Microseconds a drained poller keeps interrupts off and polls again while that finds batches (0-10000, default 0 = re-arm at once; sysctl kernel.blk_iopoll_defer_us)");
 
 static struct ctl_table vblk_sysctls[] = {
 	{
@@ -179,6 +203,15 @@ static struct ctl_table vblk_sysctls[] = {
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= &vblk_budget_min,
 		.extra2		= &vblk_budget_max,
+	},
+	{
+		.procname	= "blk_iopoll_defer_us",
+		.data		= &blk_iopoll_defer_us,
+		.maxlen		= sizeof(blk_iopoll_defer_us),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &vblk_defer_max,
 	},
 	COMPAT_CTL_TABLE_END
 };
@@ -616,6 +649,82 @@ static void vblk_iopoll_rearm(struct vblk_vq *bvq)
 }
 
 /*
+ * Deferred re-arm.  When the device answers faster than the guest submits,
+ * every completion is an interrupt of its own however quick the poller
+ * is: it drains the ring, re-arms, and the next completion interrupts
+ * again.  With kernel.blk_iopoll_defer_us set, a drained poller may keep
+ * callbacks off and look again from a pinned hrtimer instead, so that
+ * completions gather meanwhile.  That pays only if the deferred run then
+ * finds a batch: one timer interrupt for several device interrupts.  When
+ * it finds less, the queue is too shallow to batch; the poller re-arms and
+ * does not try again for VBLK_DEFER_BACKOFF runs, which bounds what a
+ * queue-depth-1 workload pays for the probe.  Both fields are the
+ * poller's own: only the holder of IRQ_POLL_F_SCHED touches them.
+ */
+static bool vblk_defer_wanted(struct vblk_vq *bvq, bool deferred, int done)
+{
+	if (!READ_ONCE(blk_iopoll_defer_us) || !vblk_iopoll_on())
+		return false;
+	if (deferred) {
+		if (done >= VBLK_DEFER_BATCH)
+			return true;
+		bvq->defer_backoff = VBLK_DEFER_BACKOFF;
+		return false;
+	}
+	if (bvq->defer_backoff) {
+		bvq->defer_backoff--;
+		return false;
+	}
+	return done > 0;
+}
+
+/*
+ * Callbacks stay off; release the poller and let the timer schedule it.
+ * The timer callback takes the vq lock too, so it cannot fire between the
+ * two steps and find the poller still held, which would drop its
+ * schedule and leave the ring with neither interrupts nor a poller.
+ */
+static void vblk_iopoll_defer(struct vblk_vq *bvq)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	bvq->deferred = true;
+	irq_poll_complete(&bvq->iop);
+	hrtimer_start(&bvq->defer_timer,
+		      ns_to_ktime((u64)READ_ONCE(blk_iopoll_defer_us) *
+				  NSEC_PER_USEC),
+		      HRTIMER_MODE_REL_PINNED);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+}
+
+static enum hrtimer_restart vblk_defer_expired(struct hrtimer *timer)
+{
+	struct vblk_vq *bvq = container_of(timer, struct vblk_vq, defer_timer);
+	unsigned long flags;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	bvq->stats.timer_polls++;
+	irq_poll_sched(&bvq->iop);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * A run that follows a deferral, whoever scheduled it (a late interrupt
+ * may beat the timer), is the deferred run; a timer still pending would
+ * only add an empty one.
+ */
+static bool vblk_defer_end(struct vblk_vq *bvq)
+{
+	if (!bvq->deferred)
+		return false;
+	bvq->deferred = false;
+	hrtimer_try_to_cancel(&bvq->defer_timer);
+	return true;
+}
+
+/*
  * A new budget reaches a poller at its next run.  Setting the weight here
  * needs no irq_poll_disable() (which sleeps, and would drop schedules from
  * the interrupt meanwhile): the irq_poll core reads the weight only on this
@@ -634,6 +743,7 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 {
 	struct vblk_vq *bvq = container_of(iop, struct vblk_vq, iop);
 	int limit = vblk_iopoll_limit(bvq, weight);
+	bool deferred = vblk_defer_end(bvq);
 	struct vblk_req *chain = NULL;
 	DEFINE_IO_COMP_BATCH(iob);
 	int done;
@@ -647,7 +757,10 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 		blk_mq_start_stopped_hw_queue(bvq->hctx, true);
 
 	if (done < limit) {
-		vblk_iopoll_rearm(bvq);
+		if (vblk_defer_wanted(bvq, deferred, done))
+			vblk_iopoll_defer(bvq);
+		else
+			vblk_iopoll_rearm(bvq);
 		return done;
 	}
 
@@ -663,11 +776,18 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
 {
 	irq_poll_init(&bvq->iop, vblk_budget(vblk), vblk_iopoll);
+	hrtimer_init(&bvq->defer_timer, CLOCK_MONOTONIC,
+		     HRTIMER_MODE_REL_PINNED);
+	bvq->defer_timer.function = vblk_defer_expired;
+	bvq->deferred = false;
+	bvq->defer_backoff = 0;
 }
 
 static void vblk_iopoll_stop(struct vblk_vq *bvq)
 {
+	/* holding the poller first makes a late timer's schedule a no-op */
 	irq_poll_disable(&bvq->iop);
+	hrtimer_cancel(&bvq->defer_timer);
 }
 
 #else
@@ -1027,6 +1147,7 @@ static int vblk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "budget_exhausted %lu\n", READ_ONCE(s->budget_exhausted));
 	seq_printf(m, "rearm_races %lu\n", READ_ONCE(s->rearm_races));
 	seq_printf(m, "kicks %lu\n", READ_ONCE(s->kicks));
+	seq_printf(m, "timer_polls %lu\n", READ_ONCE(s->timer_polls));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vblk_stats);

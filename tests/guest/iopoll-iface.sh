@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Our driver's control interface: module parameters exist and mirror the
-# sysctls; kernel.blk_iopoll (0/1), kernel.blk_iopoll_budget (1..256) and
-# /sys/block/vdX/iopoll_budget (0..256) accept their range and reject
-# anything else with EINVAL keeping the old value; debugfs has one qN file
-# per virtqueue with the six counters, and 'reset' zeroes them.
+# sysctls; kernel.blk_iopoll (0/1), kernel.blk_iopoll_budget (1..256),
+# kernel.blk_iopoll_defer_us (0..10000) and /sys/block/vdX/iopoll_budget
+# (0..256) accept their range and reject anything else with EINVAL keeping
+# the old value; debugfs has one qN file per virtqueue with the seven
+# counters, and 'reset' zeroes them.
 # vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
@@ -14,7 +15,8 @@ d=$DISK
 P=/sys/module/virtio_blk/parameters
 S=/proc/sys/kernel
 
-for p in num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget; do
+for p in num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget \
+	blk_iopoll_defer_us; do
 	[ -r "$P/$p" ] || fail "no module parameter $p"
 done
 
@@ -39,6 +41,7 @@ check_range() {	# FILE "GOOD..." "BAD..."
 
 check_range $S/blk_iopoll "1 0" "2 -1 abc 10"
 check_range $S/blk_iopoll_budget "1 256 17" "0 257 -1 abc 1000"
+check_range $S/blk_iopoll_defer_us "0 10000 200" "10001 -1 abc 4294967296"
 check_range "/sys/block/$d/iopoll_budget" "0 1 256 33" "257 -1 abc"
 
 # the sysctls and the module parameters are the same settings
@@ -52,7 +55,12 @@ old=$(val $S/blk_iopoll_budget)
 echo 99 >$P/blk_iopoll_budget
 [ "$(val $S/blk_iopoll_budget)" = 99 ] || { echo "$old" >$S/blk_iopoll_budget; fail "sysctl blk_iopoll_budget does not follow the parameter"; }
 echo "$old" >$S/blk_iopoll_budget
+old=$(val $S/blk_iopoll_defer_us)
+echo 77 >$P/blk_iopoll_defer_us
+[ "$(val $S/blk_iopoll_defer_us)" = 77 ] || { echo "$old" >$S/blk_iopoll_defer_us; fail "sysctl blk_iopoll_defer_us does not follow the parameter"; }
+echo "$old" >$S/blk_iopoll_defer_us
 write_to $P/blk_iopoll 2 && fail "parameter blk_iopoll accepted 2"
+write_to $P/blk_iopoll_defer_us 10001 && fail "parameter blk_iopoll_defer_us accepted 10001"
 
 [ -r "/sys/block/$d/cache_type" ] || fail "no cache_type attribute"
 [ -r "/sys/block/$d/serial" ] || fail "no serial attribute"
@@ -68,7 +76,7 @@ info "$d: $nq debugfs queue files, $nirq request vq interrupt lines"
 for ((i = 0; i < nq; i++)); do
 	[ -r "$dbg/q$i" ] || fail "queue files not numbered q0..q$((nq - 1))"
 	keys=$(awk '$2 ~ /^[0-9]+$/ && NF == 2 { print $1 }' "$dbg/q$i" | sort | tr '\n' ' ')
-	[ "$keys" = "budget_exhausted completed interrupts kicks polls rearm_races " ] ||
+	[ "$keys" = "budget_exhausted completed interrupts kicks polls rearm_races timer_polls " ] ||
 		fail "$dbg/q$i: keys '$keys'"
 done
 dd if="/dev/$d" of=/dev/null bs=4k count=64 iflag=direct 2>/dev/null

@@ -3,7 +3,7 @@
 # modinfo of our module (IOPOLL=y, every kernel): description, author,
 # license GPL, vermagic of the kernel, and the documented parameters
 # (num_request_queues, poll_queues, queue_depth, blk_iopoll,
-# blk_iopoll_budget), each parameter with a description.
+# blk_iopoll_budget, blk_iopoll_defer_us), each parameter with a description.
 . "$(dirname "$0")/../lib/host.sh"
 
 need_driver
@@ -24,7 +24,8 @@ for k in $KERNELS; do
 	vm=$(modinfo -F vermagic "$ko")
 	[ "${vm%% *}" = "$k" ] || fail "$k: vermagic '$vm'"
 	params=$(modinfo -F parm "$ko")
-	for p in num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget; do
+	for p in num_request_queues poll_queues queue_depth blk_iopoll \
+		blk_iopoll_budget blk_iopoll_defer_us; do
 		grep -q "^$p:" <<<"$params" || fail "$k: no parameter $p"
 	done
 	# "name:description (type)"; without MODULE_PARM_DESC only "name:(type)"

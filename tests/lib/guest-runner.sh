@@ -9,7 +9,9 @@
 # LABEL   result-name prefix, e.g. "6.1/main"
 # MODES   "stock", or a space-separated list of modes for our module, run
 #         one after the other in this boot: "iopoll0"/"iopoll1" set
-#         kernel.blk_iopoll=0/1 (module VM_MODULE); "noiopoll:KO" swaps in
+#         kernel.blk_iopoll=0/1 (module VM_MODULE); "iopoll1d" sets =1 with
+#         deferred re-arm (kernel.blk_iopoll_defer_us=200); the iopoll modes
+#         write both sysctls before every test; "noiopoll:KO" swaps in
 #         the IOPOLL=n build KO (rmmod + insmod with VM_MODPARAMS). Tests
 #         marked "# vmtest: once" run in the first mode only; in noiopoll
 #         mode only the tests marked "# vmtest: core" run (the IOPOLL=n
@@ -79,13 +81,20 @@ use_module() {	# KO: make it the loaded virtio_blk, wait for every disk
 	return 1
 }
 
-set_mode() {	# stock | iopoll0 | iopoll1 | noiopoll:KO
+set_sysctl() {	# NAME VALUE: write, and read back
+	local v
+	echo "$2" >"/proc/sys/kernel/$1" 2>/dev/null &&
+		read -r v <"/proc/sys/kernel/$1" && [ "$v" = "$2" ]
+}
+
+set_mode() {	# stock | iopoll0 | iopoll1 | iopoll1d | noiopoll:KO
 	case $1 in
 	stock) return 0 ;;
-	iopoll[01]) local v
-		use_module "$VM_MODULE" &&
-		echo "${1#iopoll}" >/proc/sys/kernel/blk_iopoll 2>/dev/null &&
-		read -r v </proc/sys/kernel/blk_iopoll && [ "$v" = "${1#iopoll}" ] ;;
+	iopoll0|iopoll1) use_module "$VM_MODULE" &&
+		set_sysctl blk_iopoll "${1#iopoll}" &&
+		set_sysctl blk_iopoll_defer_us 0 ;;
+	iopoll1d) use_module "$VM_MODULE" && set_sysctl blk_iopoll 1 &&
+		set_sysctl blk_iopoll_defer_us 200 ;;
 	noiopoll:*) use_module "${1#noiopoll:}" ;;
 	*) return 1 ;;
 	esac
