@@ -54,7 +54,7 @@
 #define VBLK_BUDGET_DEFAULT	64
 #define VBLK_DEFER_MAX_US	10000
 #define VBLK_DEFER_BATCH	2
-#define VBLK_DEFER_BACKOFF	64
+#define VBLK_DEFER_BACKOFF	128
 
 static unsigned int num_request_queues;
 static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)

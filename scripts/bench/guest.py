@@ -238,6 +238,7 @@ def settings(blk):
     return {
         "sysctl_blk_iopoll": read(f"{SYSCTL}/blk_iopoll"),
         "sysctl_blk_iopoll_budget": read(f"{SYSCTL}/blk_iopoll_budget"),
+        "sysctl_blk_iopoll_defer_us": read(f"{SYSCTL}/blk_iopoll_defer_us"),
         "sysfs_iopoll_budget": read(f"{base}/iopoll_budget"),
         "io_poll": read(f"{base}/queue/io_poll"),
         "scheduler": read(f"{base}/queue/scheduler"),

@@ -11,6 +11,10 @@ BUDGETS = (1, 4, 16, 64, 256)
 # Budget used for the "iopoll" line of the QD sweeps (interrupts/IO and CPU/IO
 # vs queue depth).  The budget sweep itself covers every value in BUDGETS.
 REF_BUDGET = 64
+# Deferred re-arm (kernel.blk_iopoll_defer_us) measured at REF_BUDGET: config
+# DEFER_CONFIG.  Not part of the budget sweep.
+REF_DEFER_US = 200
+DEFER_CONFIG = f"d{REF_DEFER_US}"
 
 # Virtual disks, both attached in every boot.  The guest tells them apart by
 # size (and serial where the driver exposes it).
@@ -38,17 +42,31 @@ def disk_qemu_args(name, num_queues):
 
 
 def _configs():
+    # Configs of one module load run back to back and sysctls persist
+    # between them, so every config of ours without poll_queues sets
+    # blk_iopoll_defer_us explicitly.  pollq reloads the module, which
+    # starts from the module defaults (iopoll 1, budget 64, defer 0).
     c = {"stock": {"module": "stock", "params": "", "sysctl": {},
                    "engine": "libaio",
                    "desc": "Debian's own virtio_blk"},
-         "off": {"module": "ours", "params": "", "sysctl": {"blk_iopoll": 0},
+         "off": {"module": "ours", "params": "",
+                 "sysctl": {"blk_iopoll": 0, "blk_iopoll_defer_us": 0},
                  "engine": "libaio",
                  "desc": "ours, kernel.blk_iopoll=0"}}
     for b in BUDGETS:
         c[f"b{b}"] = {"module": "ours", "params": "",
-                      "sysctl": {"blk_iopoll": 1, "blk_iopoll_budget": b},
+                      "sysctl": {"blk_iopoll": 1, "blk_iopoll_budget": b,
+                                 "blk_iopoll_defer_us": 0},
                       "engine": "libaio", "budget": b,
                       "desc": f"ours, kernel.blk_iopoll=1, budget {b}"}
+    c[DEFER_CONFIG] = {"module": "ours", "params": "",
+                       "sysctl": {"blk_iopoll": 1,
+                                  "blk_iopoll_budget": REF_BUDGET,
+                                  "blk_iopoll_defer_us": REF_DEFER_US},
+                       "engine": "libaio", "defer_us": REF_DEFER_US,
+                       "desc": f"ours, kernel.blk_iopoll=1, budget "
+                               f"{REF_BUDGET}, kernel.blk_iopoll_defer_us="
+                               f"{REF_DEFER_US} (deferred re-arm)"}
     c["pollq"] = {"module": "ours", "params": "poll_queues=1", "sysctl": {},
                   "engine": "io_uring-hipri",
                   "desc": "ours, poll_queues=1, fio io_uring hipri "
@@ -58,8 +76,8 @@ def _configs():
 
 CONFIGS = _configs()
 ALL = list(CONFIGS)
-SWEEP = ALL                                   # every config
-CORE = ["stock", "off", f"b{REF_BUDGET}", "pollq"]
+SWEEP = ALL                # every config (the budgets and DEFER_CONFIG)
+CORE = ["stock", "off", f"b{REF_BUDGET}", DEFER_CONFIG, "pollq"]
 
 # fio workload file (scripts/bench/jobs/<file>.fio), queue depth, jobs
 def cell(workload, qd, jobs):
@@ -74,8 +92,9 @@ def _items(spec):
 
 
 def _qd_matrix(disk, rr_cfg, rw_cfg, sweep_cfg):
-    """randread/randwrite at QD 1/8/32 x 1/2 jobs; the budget sweep on the
-    three headline randread cells (QD1 one job, QD32 one and two jobs)."""
+    """randread/randwrite at QD 1/8/32 x 1/2 jobs; sweep_cfg (the budget
+    sweep and the deferred re-arm) on the three headline randread cells
+    (QD1 one job, QD32 one and two jobs)."""
     spec = []
     for qd in (1, 8, 32):
         for jobs in (1, 2):
@@ -94,9 +113,9 @@ def make_plan(mode):
         # smoke-test size: two budgets so every plot has lines; no trace boot
         q = ["stock", "b4", "b64"]
         main = _items([
-            ("null", "randread", 1, 1, q),
+            ("null", "randread", 1, 1, q + [DEFER_CONFIG]),
             ("null", "randread", 32, 1, ["stock", "off", "b4", "b64",
-                                         "pollq"]),
+                                         DEFER_CONFIG, "pollq"]),
             ("null", "randread", 32, 2, q),
         ])
         trace = _items([
@@ -118,13 +137,13 @@ def make_plan(mode):
         return {"mode": mode, "runtime": 2, "ramp": 1, "repeats": 5,
                 "trace_repeats": 2, "main": _items(spec),
                 "trace": _items(trace)}
-    # default: about 15-20 minutes for two kernels (TCG: ~3 s per run)
-    rr = ["stock", f"b{REF_BUDGET}", "pollq"]
+    # default: about 20 minutes for two kernels (TCG: ~3 s per run)
+    rr = ["stock", f"b{REF_BUDGET}", DEFER_CONFIG, "pollq"]
     wr = ["stock", f"b{REF_BUDGET}"]
     spec = _qd_matrix("null", rr, wr, SWEEP)
     spec += [("null", "seqread", 8, 1, wr)]
-    spec += [("lat20us", "randread", 1, 1, wr),
-             ("lat20us", "randread", 32, 1, wr)]
+    spec += [("lat20us", "randread", 1, 1, wr + [DEFER_CONFIG]),
+             ("lat20us", "randread", 32, 1, wr + [DEFER_CONFIG])]
     trace = [("null", "randread", 1, 1, CORE),
              ("null", "randread", 32, 1, CORE)]
     return {"mode": mode, "runtime": 1.5, "ramp": 0.5, "repeats": 3,

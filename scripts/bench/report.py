@@ -38,6 +38,8 @@ METRICS = {
     "cpu_irq_us_per_io": "guest irq+softirq µs/IO",
     "cpu_busy_frac": "guest CPU busy fraction",
     "irq_per_io": "interrupts/IO (/proc/interrupts)",
+    "drv_timer_polls_per_io": "timer polls/IO",
+    "transitions_per_io": "interrupts+timer polls/IO",
     "irqpoll_softirq_per_io": "IRQ_POLL softirqs/IO",
     "drv_kicks_per_io": "kicks/IO (driver)",
     "drv_irq_per_io": "interrupts/IO (driver)",
@@ -49,11 +51,14 @@ METRICS = {
 
 # Targets from the issue, evaluated against the data (never asserted).
 # (id, text, disk, cell, metric, kind, threshold); kind: abs | ratio
+# The interrupt targets count the deferred re-arm's timer expiries too: each
+# is a guest interrupt (local APIC timer) just like a virtqueue interrupt.
 TARGETS = [
-    ("irq_qd32_j1", "interrupts/IO <= 0.05 (randread QD32, 1 job)",
-     "null", "randread-qd32-j1", "irq_per_io", "abs", 0.05),
-    ("irq_qd32_j2", "interrupts/IO <= 0.05 (randread QD32, 2 jobs)",
-     "null", "randread-qd32-j2", "irq_per_io", "abs", 0.05),
+    ("irq_qd32_j1", "interrupts+timer polls/IO <= 0.05 (randread QD32, "
+     "1 job)", "null", "randread-qd32-j1", "transitions_per_io", "abs", 0.05),
+    ("irq_qd32_j2", "interrupts+timer polls/IO <= 0.05 (randread QD32, "
+     "2 jobs)", "null", "randread-qd32-j2", "transitions_per_io", "abs",
+     0.05),
     ("iops_qd32_j1", "IOPS >= 1.35x stock (randread QD32, 1 job)",
      "null", "randread-qd32-j1", "iops", "ratio_ge", 1.35),
     ("iops_qd32_j2", "IOPS >= 1.15x stock (randread QD32, 2 jobs)",
@@ -152,10 +157,18 @@ def run_metrics(rec, fio, user_hz, trace=None):
     if drv and ios:
         m["drv_kicks_per_io"] = drv.get("kicks", 0) / ios
         m["drv_irq_per_io"] = drv.get("interrupts", 0) / ios
+        if "timer_polls" in drv:        # drivers with deferred re-arm
+            m["drv_timer_polls_per_io"] = drv["timer_polls"] / ios
         polls = drv.get("polls", 0)
         if polls:
             m["drv_compl_per_poll"] = drv.get("completed", 0) / polls
             m["drv_exhausted_frac"] = drv.get("budget_exhausted", 0) / polls
+    if ios:
+        # guest interrupts of the disk's I/O: its vectors plus the deferred
+        # re-arm's timer expiries (none without that counter: stock, older
+        # builds of ours)
+        m["transitions_per_io"] = (m["irq_per_io"] +
+                                   m.get("drv_timer_polls_per_io", 0))
     if trace and ios:
         m["host_kicks_per_io"] = trace["kicks"] / ios
         m["host_irq_per_io"] = trace["interrupts"] / ios
@@ -230,6 +243,20 @@ def budgets_in(data):
     cfgs = {k[3] for k in data["groups"] if k[0] == "main"}
     return sorted((c for c in cfgs if c.startswith("b") and c[1:].isdigit()),
                   key=lambda c: int(c[1:]))
+
+
+def defer_info(data):
+    """The deferred re-arm configuration (plan.DEFER_CONFIG) when it has
+    main-phase data: {config, budget, defer_us}; else None.  Budget and
+    delay are the sysctls the plan recorded for it."""
+    c = planmod.DEFER_CONFIG
+    if not any(k[0] == "main" and k[3] == c for k in data["groups"]):
+        return None
+    plan = load_json(os.path.join(data["dir"], "plan.json"), {})
+    sc = ((plan.get("configs") or planmod.CONFIGS).get(c)
+          or planmod.CONFIGS[c])["sysctl"]
+    return {"config": c, "budget": sc.get("blk_iopoll_budget"),
+            "defer_us": sc.get("blk_iopoll_defer_us")}
 
 
 def _range(groups, key, metric):
@@ -396,15 +423,16 @@ def setup_table(data):
             bud = "-"                   # no poller: budget unused
         row = (st.get("taint") or "-", str(st.get("nr_hw_queues")),
                str(st.get("io_poll")), str(st.get("sysctl_blk_iopoll")),
-               str(bud), str(st.get("module_params", {})
-                             .get("poll_queues")))
+               str(bud), str(st.get("sysctl_blk_iopoll_defer_us")),
+               str(st.get("module_params", {}).get("poll_queues")))
         seen.setdefault(r["config"], set()).add(row)
     if not seen:
         return []
     L = ["Observed setup (read back in the guest at every run; several "
          "rows mean it changed between runs):", "",
          "| config | module taint | hw queues | io_poll | kernel.blk_iopoll "
-         "| effective budget | poll_queues |", "|---|---|---|---|---|---|---|"]
+         "| effective budget | kernel.blk_iopoll_defer_us | poll_queues |",
+         "|---|---|---|---|---|---|---|---|"]
     for c in config_order(data):
         for row in sorted(seen.get(c, ())):
             L.append(f"| {c} | " + " | ".join(
@@ -457,6 +485,21 @@ def trace_check(data):
             "overhead": statistics.median(over) if over else float("nan")}
 
 
+def target_rows(evs):
+    """Markdown rows: target, value, range, met? (for evaluate()'s list)."""
+    L = []
+    for e in evs:
+        x = "" if e["kind"] == "abs" else "×"
+        v = f"{fmt(e['value'])}{x}" if e["value"] is not None else "n/a"
+        rng = (f"{fmt(e['range'][0])}{x}–{fmt(e['range'][1])}{x}"
+               if e["range"] else "n/a")
+        met = {True: "yes", False: "**no**", None: "n/a"}[e["met"]]
+        if e["robust"] is False:
+            met += " (within noise)"
+        L.append(f"| {e['text']} | {v} | {rng} | {met} |")
+    return L
+
+
 def write_table(data, path):
     meta, guest = data["meta"], data.get("guest", {})
     plan = load_json(os.path.join(data["dir"], "plan.json"), {})
@@ -479,7 +522,12 @@ def write_table(data, path):
          "medians to the stock driver in the same cell. Per-IO counters "
          "divide by requests completed by the disk over the fio process "
          "lifetime; guest CPU is system-wide busy time from /proc/stat "
-         "(user+nice+system+irq+softirq), so it includes fio itself.", ""]
+         "(user+nice+system+irq+softirq), so it includes fio itself. "
+         "Interrupts/IO are the disk's request vectors in /proc/interrupts; "
+         "timer polls/IO are the driver's deferred re-arm timer expiries "
+         "(debugfs `timer_polls`, each one a guest timer interrupt, n/a "
+         "where the driver has no such counter), and interrupts+timer "
+         "polls/IO is their sum, which the interrupt targets use.", ""]
     configs = plan.get("configs") or planmod.CONFIGS
     L += ["Configurations: " + "; ".join(
         f"`{k}` {configs[k]['desc']}" for k in config_order(data)
@@ -507,6 +555,7 @@ def write_table(data, path):
         L += [f"**{len(errors)} fio runs failed** (see runs.jsonl).", ""]
 
     best = data.get("best")
+    dinfo = data.get("defer")
     L += ["## Targets", ""]
     if best:
         L += [f"Best budget from this data: **{best['budget']}** "
@@ -517,38 +566,50 @@ def write_table(data, path):
               "The range column combines the repeats' min–max (for ratios: "
               "our min over stock max to our max over stock min); 'within "
               "noise' means the threshold lies inside it.", "",
+              "Interrupts count the disk's vectors in /proc/interrupts plus "
+              "the driver's deferred re-arm timer expiries (`timer_polls`, "
+              "each a guest timer interrupt; 0 where the driver has none).",
+              "",
               "| target | value at best budget | range | met? |",
               "|---|---|---|---|"]
-        for e in data["targets"]:
-            x = "" if e["kind"] == "abs" else "×"
-            v = f"{fmt(e['value'])}{x}" if e["value"] is not None else "n/a"
-            rng = (f"{fmt(e['range'][0])}{x}–{fmt(e['range'][1])}{x}"
-                   if e["range"] else "n/a")
-            met = {True: "yes", False: "**no**", None: "n/a"}[e["met"]]
-            if e["robust"] is False:
-                met += " (within noise)"
-            L.append(f"| {e['text']} | {v} | {rng} | {met} |")
+        L += target_rows(data["targets"])
         L += ["", "All budgets (value, ✓ = target met):", "",
               "| budget | " + " | ".join(t[0] for t in TARGETS) + " |",
               "|---|" + "---|" * len(TARGETS)]
-        for c in budgets_in(data):
+        rows = [(c[1:], evaluate(data, c)) for c in budgets_in(data)]
+        if dinfo:
+            rows.append((f"{dinfo['budget']} + defer {dinfo['defer_us']} µs",
+                         data["targets_defer"]))
+        for label, evs in rows:
             cells = []
-            for e in evaluate(data, c):
+            for e in evs:
                 if e["value"] is None:
                     cells.append("n/a")
                     continue
                 v = (fmt(e["value"]) if e["kind"] == "abs"
                      else f"{e['value']:.2f}×")
                 cells.append(v + (" ✓" if e["met"] else ""))
-            L.append(f"| {c[1:]} | " + " | ".join(cells) + " |")
+            L.append(f"| {label} | " + " | ".join(cells) + " |")
     else:
         L += ["No iopoll budget configuration has data: targets not "
               "evaluated."]
     L.append("")
+    if dinfo:
+        met = sum(1 for e in data["targets_defer"] if e["met"])
+        na = sum(1 for e in data["targets_defer"] if e["met"] is None)
+        L += [f"### Deferred re-arm (budget {dinfo['budget']}, defer "
+              f"{dinfo['defer_us']} µs)", "",
+              f"Configuration `{dinfo['config']}`, not part of the budget "
+              f"choice above: {met}/{len(TARGETS)} targets met"
+              + (f" ({na} not measured in this run)" if na else "") + ".",
+              "",
+              "| target | value | range | met? |", "|---|---|---|---|"]
+        L += target_rows(data["targets_defer"]) + [""]
 
     perf = ["iops", "clat_mean_us", "clat_p50_us", "clat_p99_us",
             "clat_p999_us"]
     ctrs = ["cpu_us_per_io", "cpu_irq_us_per_io", "irq_per_io",
+            "drv_timer_polls_per_io", "transitions_per_io",
             "drv_kicks_per_io", "drv_compl_per_poll", "drv_exhausted_frac",
             "irqpoll_softirq_per_io"]
     for disk in sorted({k[1] for k in data["groups"] if k[0] == "main"}):
@@ -563,9 +624,10 @@ def write_table(data, path):
                         {"iops", "clat_mean_us", "clat_p99_us"})
         L += ["", "### CPU and counters", "",
               "| cell | config | n | CPU µs/IO | ×stock | irq+softirq µs/IO |"
-              " interrupts/IO | kicks/IO | completions/poll |"
-              " budget-exhausted polls | IRQ_POLL softirqs/IO |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              " interrupts/IO | timer polls/IO | interrupts+timer polls/IO |"
+              " kicks/IO | completions/poll | budget-exhausted polls |"
+              " IRQ_POLL softirqs/IO |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         L += table_rows(data, "main", disk, cells, ctrs, {"cpu_us_per_io"})
         L.append("")
 
@@ -710,28 +772,37 @@ def make_plots(data):
                     True, True, ylog)
         plots.append(p)
     # QD sweeps: the core configs only (colour = config, dash = workload
-    # and job count); the budget sweep has its own plots
+    # and job count); the budget sweep has its own plots.  The deferred
+    # re-arm's interrupts include its timer expiries (interrupts+timer
+    # polls), so its line is not flattered by moving them to the timer.
     order = [c for c in config_order(data) if c in planmod.CORE]
-    for metric, name, yl in (("irq_per_io", "irq_per_io_vs_qd",
-                              "interrupts per I/O"),
-                             ("cpu_us_per_io", "cpu_per_io_vs_qd",
-                              "guest CPU µs per I/O")):
+    defer = planmod.DEFER_CONFIG
+    for metric, name, yl, ttl in (
+            ("irq_per_io", "irq_per_io_vs_qd", "interrupts per I/O",
+             f" ({defer}: interrupts + timer polls)"),
+            ("cpu_us_per_io", "cpu_per_io_vs_qd", "guest CPU µs per I/O",
+             "")):
         blocks, titles, styles = [], [], []
         combos = [(w, j) for w in ("randread", "randwrite") for j in (1, 2)]
         for dash, (wl, jobs) in enumerate(combos):
             for c in order:
+                cm, label = metric, c
+                if metric == "irq_per_io" and c == defer:
+                    cm, label = "transitions_per_io", f"{c} irq+timer"
                 rows = []
                 for qd in (1, 8, 32):
                     s = _series(g, ("main", "null", f"{wl}-qd{qd}-j{jobs}",
-                                    c), metric)
+                                    c), cm)
                     if s:
                         rows.append([qd] + s)
                 if len(rows) >= 2:
                     blocks.append(rows)
-                    titles.append(f"{c} {wl} {jobs}j")
+                    titles.append(f"{label} {wl} {jobs}j")
                     styles.append((order.index(c) + 1, dash + 1))
+        if not any(t.startswith(defer + " ") for t in titles):
+            ttl = ""
         p = gnuplot(data, name, blocks, titles,
-                    f"4k random I/O on null-co: {yl} vs queue depth",
+                    f"4k random I/O on null-co: {yl} vs queue depth{ttl}",
                     "queue depth", yl, True, False, styles=styles)
         plots.append(p)
     return [p for p in plots if p]
@@ -775,6 +846,44 @@ def observations(s):
     return out
 
 
+def defer_reading(s):
+    """One sentence on the deferred re-arm config, or None without data."""
+    d = s.get("targets_defer")
+    if not d:
+        return None
+    g = s["groups_by_name"]
+
+    def gm(cell, config, metric):
+        a = g.get(f"main/null/{cell}/{config}", {}).get(metric)
+        return a["median"] if a else None
+    c = d["config"]
+    parts = []
+    for cell, what in (("randread-qd32-j1", "one job"),
+                       ("randread-qd32-j2", "two jobs")):
+        irq = gm(cell, c, "irq_per_io")
+        if irq is None:
+            continue
+        tp = gm(cell, c, "drv_timer_polls_per_io")
+        r = g.get(f"main/null/{cell}/{c}", {}).get("iops_ratio")
+        parts.append(f"{fmt(irq)} interrupts/IO plus "
+                     f"{fmt(tp)} timer polls/IO at "
+                     + (f"{r:.2f}×" if r is not None else "n/a")
+                     + f" stock IOPS with {what}")
+    lat, st = (gm("randread-qd1-j1", c, "clat_mean_us"),
+               gm("randread-qd1-j1", "stock", "clat_mean_us"))
+    if not parts and lat is None:
+        return None
+    met = sum(1 for e in d["targets"] if e["met"])
+    txt = (f"Deferred re-arm (`{c}`: budget {d['budget']}, "
+           f"kernel.blk_iopoll_defer_us={d['defer_us']}) meets {met} of "
+           f"{len(d['targets'])} targets")
+    if parts:
+        txt += "; at randread QD32 it took " + " and ".join(parts)
+    if lat is not None and st:
+        txt += f"; QD1 mean latency {lat / st:.2f}× stock"
+    return txt + "."
+
+
 def reading(s):
     """One paragraph from a summary (every number from the data)."""
     meta, guest = s["meta"], s.get("guest", {})
@@ -791,7 +900,8 @@ def reading(s):
            f"{met} of {len(s['targets'])} targets against stock (medians). "
            f"4k randread QD32 on null-co: IOPS {_tv(ev['iops_qd32_j1'])} "
            f"with one job (target ≥1.35×) and {_tv(ev['iops_qd32_j2'])} with "
-           f"two (≥1.15×); interrupts/IO {_tv(ev['irq_qd32_j1'])} and "
+           f"two (≥1.15×); interrupts+timer polls/IO "
+           f"{_tv(ev['irq_qd32_j1'])} and "
            f"{_tv(ev['irq_qd32_j2'])} (≤0.05); guest CPU/IO "
            f"{_tv(ev['cpu_qd32_j1'])} and {_tv(ev['cpu_qd32_j2'])} (≤0.7×). "
            f"QD1: mean latency {_tv(ev['lat_mean_qd1'])}, p99 "
@@ -804,6 +914,9 @@ def reading(s):
                 "at QD32 (one job)")
         txt += (f"; the interrupt-free polled-queue reference at "
                 f"{pq:.2f}×." if pq is not None else ".")
+    dtxt = defer_reading(s)
+    if dtxt:
+        txt += " " + dtxt
     sp = s.get("rel_spread")
     if sp:
         txt += (f" Repeat-to-repeat IOPS spread ((max−min)/median) is "
@@ -830,8 +943,10 @@ def write_readme(results):
          "two virtio-blk disks (QEMU null-co, and null-co with "
          "latency-ns=20000; num-queues = vCPUs) runs every configuration: "
          "the stock module and ours are swapped with rmmod/insmod in the "
-         "same boot, iopoll on/off and the budget are set through "
-         "kernel.blk_iopoll and kernel.blk_iopoll_budget at run time, and "
+         "same boot, iopoll on/off, the budget and the deferred re-arm "
+         "are set through kernel.blk_iopoll, kernel.blk_iopoll_budget and "
+         "kernel.blk_iopoll_defer_us at run time (the delay is 0 in every "
+         "configuration of ours but the deferred re-arm one), and "
          "the polled-queue reference reloads ours with poll_queues=1 and "
          "runs fio io_uring with hipri (others use libaio). Within every "
          "repeat each fio cell (scripts/bench/jobs/) runs once per "
@@ -839,8 +954,11 @@ def write_readme(results):
          "Per-I/O counters divide by the requests the disk completed over "
          "the same window (/sys/block/vdX/stat): interrupts from "
          "/proc/interrupts (the disk's req vectors), guest CPU as "
-         "system-wide busy time from /proc/stat, kicks and completions per "
-         "poller run from the driver's debugfs counters (n/a for stock). A "
+         "system-wide busy time from /proc/stat, kicks, completions per "
+         "poller run and deferred re-arm timer expiries (timer polls) from "
+         "the driver's debugfs counters (n/a for stock); the interrupt "
+         "targets count interrupts plus timer polls, since each timer "
+         "expiry is a guest interrupt too. A "
          "second boot with QEMU trace events virtio_queue_notify (guest "
          "kicks) and virtio_notify_irqfd / virtio_notify (interrupts) "
          "repeats a few cells as a host-side cross-check; each disk's vdev "
@@ -867,6 +985,9 @@ def report_kernel(rdir):
     data["best"] = best_budget(data)
     data["targets"] = evaluate(data, data["best"]["config"]) \
         if data["best"] else []
+    data["defer"] = defer_info(data)
+    data["targets_defer"] = evaluate(data, data["defer"]["config"]) \
+        if data["defer"] else []
     data["plots"] = make_plots(data)
     write_table(data, os.path.join(rdir, "table.md"))
     write_csv(data, os.path.join(rdir, "summary.csv"))
@@ -885,6 +1006,9 @@ def report_kernel(rdir):
                "best": data["best"], "targets": data["targets"],
                "targets_by_budget": {c: evaluate(data, c)
                                      for c in budgets_in(data)},
+               "targets_defer": dict(data["defer"],
+                                     targets=data["targets_defer"])
+               if data["defer"] else None,
                "skipped": data["skipped"], "plots": data["plots"],
                "rel_spread": {"median": statistics.median(spreads),
                               "max": max(spreads)} if spreads else None,
