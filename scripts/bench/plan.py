@@ -63,7 +63,7 @@ def _configs():
                        "sysctl": {"blk_iopoll": 1,
                                   "blk_iopoll_budget": REF_BUDGET,
                                   "blk_iopoll_defer_us": REF_DEFER_US},
-                       "engine": "libaio", "defer_us": REF_DEFER_US,
+                       "engine": "libaio",
                        "desc": f"ours, kernel.blk_iopoll=1, budget "
                                f"{REF_BUDGET}, kernel.blk_iopoll_defer_us="
                                f"{REF_DEFER_US} (deferred re-arm)"}

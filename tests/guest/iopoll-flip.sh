@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Flip kernel.blk_iopoll, kernel.blk_iopoll_budget, kernel.blk_iopoll_defer_us
-# (0, 100 or 200 us) and the disk's iopoll_budget every 10-100 ms (random) while multi-job fio write+verify
-# runs on a file-backed disk: zero verify errors, every write of a valid
-# value accepted, and (runner) no kernel splat. fio rounds repeat until at
-# least 30 flips happened; with TEST_STRESS=1, until 1 GiB was written.
+# (0, 100 or 200 us) and the disk's iopoll_budget every 10-100 ms (random)
+# while multi-job fio write+verify runs on a file-backed disk: zero verify
+# errors, every write of a valid value accepted, and (runner) no kernel
+# splat. fio rounds repeat until at least 30 flips happened; with
+# TEST_STRESS=1, until 1 GiB was written.
 # vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
 
