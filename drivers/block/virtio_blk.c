@@ -3,12 +3,16 @@
  * Virtio block device driver with budgeted irq_poll completion.
  *
  * With CONFIG_VIRTIO_BLK_IOPOLL and kernel.blk_iopoll=1, a virtqueue
- * interrupt does no completion work: it turns further callbacks off and
- * schedules an irq_poll instance.  The poller completes at most "budget"
- * requests per run, stays scheduled while the ring keeps yielding work and
- * turns callbacks back on only once it finds the ring empty.  Completions
- * that arrive while the poller owns the ring cost no interrupt, and the
- * guest spends fewer exits per request.
+ * interrupt may hand the ring to an irq_poll instance instead of
+ * completing requests itself: callbacks go off and the poller completes
+ * at most "budget" requests per run, stays scheduled while the ring keeps
+ * yielding work and gives the ring back to the interrupt once it is empty.
+ *
+ * By default a per-queue controller decides both steps: the interrupt
+ * completes inline while too few requests are in flight for a batch to
+ * form, and a drained poller keeps callbacks off for a delay learnt from
+ * the queue itself, so that completions gather, falling back to interrupts
+ * as soon as a deferred run finds too little.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -53,8 +57,16 @@
 #define VBLK_BUDGET_MAX		256
 #define VBLK_BUDGET_DEFAULT	64
 #define VBLK_DEFER_MAX_US	10000
-#define VBLK_DEFER_BATCH	2
-#define VBLK_DEFER_BACKOFF	128
+/*
+ * The moderation controller's structural numbers (counts, never times):
+ * a deferral is worth a timer interrupt only if it gathers at least
+ * VBLK_BATCH_MIN completions, which needs VBLK_GATE_DEPTH requests in
+ * flight at once; the gate stays open for VBLK_GATE_EVENTS completion
+ * events after it last saw that depth.
+ */
+#define VBLK_BATCH_MIN		2
+#define VBLK_GATE_DEPTH		3
+#define VBLK_GATE_EVENTS	64
 
 static unsigned int num_request_queues;
 static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)
@@ -85,26 +97,50 @@ static int vblk_major;
 static DEFINE_IDA(vblk_index_ida);
 static struct dentry *vblk_debugfs_root;
 
+/* Updated and read under vblk_vq.lock, so that a reset cannot tear. */
 struct vblk_vq_stats {
-	unsigned long interrupts;
-	unsigned long polls;
-	unsigned long completed;
-	unsigned long budget_exhausted;
-	unsigned long rearm_races;
-	unsigned long kicks;
-	unsigned long timer_polls;
+	u64 interrupts;
+	u64 polls;
+	u64 completed;
+	u64 budget_exhausted;
+	u64 rearm_races;
+	u64 kicks;
+	u64 timer_polls;
+	u64 inline_irqs;	/* completed in the handler: gate closed */
+	u64 gate_rearms;	/* drained run re-armed: gate closed */
+	u64 deferrals;		/* drained run kept callbacks off */
+	u64 fallbacks;		/* deferred run found too little */
 };
+
+/*
+ * Moderation state.  The in-flight fields change under vblk_vq.lock on
+ * both paths; the estimates and the delay belong to the poller (the
+ * holder of IRQ_POLL_F_SCHED), which updates them under the lock too so
+ * that debugfs reads a consistent picture.
+ */
+struct vblk_moderation {
+	unsigned int inflight;	/* added to the ring, not yet taken off */
+	unsigned int peak;	/* most in flight since the last event */
+	unsigned int gate;	/* events the gate stays open */
+	bool deferred;		/* callbacks off, timer armed on drain */
+	u64 last_event_ns;	/* last drained poller run */
+	u64 defer_start_ns;	/* when the current deferral began */
+	u64 last_submit_ns;	/* last submission during a deferral */
+	u64 defer_ns;		/* the learnt delay */
+};
+
+struct vblk_dev;
 
 struct vblk_vq {
 	spinlock_t lock;		/* serialises the virtqueue */
 	struct virtqueue *vq;
+	struct vblk_dev *vblk;
 	struct blk_mq_hw_ctx *hctx;
 	struct irq_poll iop;
 	struct hrtimer defer_timer;	/* polls again instead of re-arming */
-	bool deferred;			/* poller owned: timer armed on drain */
-	unsigned int defer_backoff;	/* poller owned: runs before next try */
-	struct vblk_vq_stats stats;
+	struct vblk_moderation mod;
 	char name[24];
+	struct vblk_vq_stats stats ____cacheline_aligned_in_smp;
 } ____cacheline_aligned_in_smp;
 
 struct vblk_dev {
@@ -118,6 +154,7 @@ struct vblk_dev {
 	int index;
 	bool zeroes_may_unmap;
 	unsigned int iopoll_budget;	/* 0: follow kernel.blk_iopoll_budget */
+	int iopoll_adaptive;		/* -1: follow kernel.blk_iopoll_adaptive */
 	unsigned int num_vqs;
 	unsigned int io_queues[HCTX_MAX_TYPES];
 	struct vblk_vq *vqs;
@@ -126,7 +163,7 @@ struct vblk_dev {
 struct vblk_req {
 	struct virtio_blk_outhdr out_hdr;
 	u8 status;
-	struct vblk_req *next;		/* chains requests taken off the ring */
+	struct vblk_req *next;		/* ring order of requests taken off */
 	struct sg_table sg_table;
 	struct scatterlist sg[];
 };
@@ -134,6 +171,23 @@ struct vblk_req {
 /* ------------------------------------------------------------------ */
 /* iopoll controls                                                    */
 /* ------------------------------------------------------------------ */
+
+/*
+ * How completions reach the block layer, decided from the controls once
+ * per interrupt or poller run and passed down from there.
+ */
+enum vblk_mode {
+	VBLK_MODE_IRQ,		/* complete in the interrupt handler */
+	VBLK_MODE_POLL,		/* poller, re-arm as soon as drained */
+	VBLK_MODE_ADAPTIVE,	/* the moderation controller decides */
+	VBLK_MODE_FIXED,	/* controller with a fixed delay */
+};
+
+struct vblk_ctl {
+	enum vblk_mode mode;
+	int budget;
+	u64 fixed_ns;		/* VBLK_MODE_FIXED: the delay */
+};
 
 #ifdef CONFIG_VIRTIO_BLK_IOPOLL
 
@@ -143,8 +197,9 @@ static unsigned int vblk_budget_min = 1;
 static unsigned int vblk_budget_max = VBLK_BUDGET_MAX;
 static unsigned int blk_iopoll_defer_us;
 static unsigned int vblk_defer_max = VBLK_DEFER_MAX_US;
+static unsigned int blk_iopoll_adaptive = 1;
 
-static int vblk_set_iopoll(const char *val, const struct kernel_param *kp)
+static int vblk_set_bool(const char *val, const struct kernel_param *kp)
 {
 	return param_set_uint_minmax(val, kp, 0, 1);
 }
@@ -159,8 +214,8 @@ static int vblk_set_defer(const char *val, const struct kernel_param *kp)
 	return param_set_uint_minmax(val, kp, 0, VBLK_DEFER_MAX_US);
 }
 
-static const struct kernel_param_ops vblk_iopoll_ops = {
-	.set = vblk_set_iopoll,
+static const struct kernel_param_ops vblk_bool_ops = {
+	.set = vblk_set_bool,
 	.get = param_get_uint,
 };
 
@@ -174,16 +229,20 @@ static const struct kernel_param_ops vblk_defer_ops = {
 	.get = param_get_uint,
 };
 
-module_param_cb(blk_iopoll, &vblk_iopoll_ops, &blk_iopoll, 0644);
+module_param_cb(blk_iopoll, &vblk_bool_ops, &blk_iopoll, 0644);
 MODULE_PARM_DESC(blk_iopoll,
 		 "Complete requests from a budgeted irq_poll softirq instead of the interrupt handler (0/1, default 1; sysctl kernel.blk_iopoll)");
 module_param_cb(blk_iopoll_budget, &vblk_budget_ops, &blk_iopoll_budget, 0644);
 MODULE_PARM_DESC(blk_iopoll_budget,
 		 "Requests completed per poller run (1-256, default 64; sysctl kernel.blk_iopoll_budget)");
+module_param_cb(blk_iopoll_adaptive, &vblk_bool_ops, &blk_iopoll_adaptive,
+		0644);
+MODULE_PARM_DESC(blk_iopoll_adaptive,
+		 "Let a per-queue controller choose inline completion or the poller, and how long a drained poller defers re-arming (0/1, default 1; sysctl kernel.blk_iopoll_adaptive)");
 module_param_cb(blk_iopoll_defer_us, &vblk_defer_ops, &blk_iopoll_defer_us,
 		0644);
 MODULE_PARM_DESC(blk_iopoll_defer_us,
-		 "Microseconds a drained poller keeps interrupts off and polls again while that finds batches (0-10000, default 0 = re-arm at once; sysctl kernel.blk_iopoll_defer_us)");
+		 "Fixed delay in microseconds before a drained poller re-arms, overriding the controller's (0-10000, default 0 = learnt by the controller, or none when it is off; sysctl kernel.blk_iopoll_defer_us)");
 
 static struct ctl_table vblk_sysctls[] = {
 	{
@@ -213,6 +272,15 @@ static struct ctl_table vblk_sysctls[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &vblk_defer_max,
 	},
+	{
+		.procname	= "blk_iopoll_adaptive",
+		.data		= &blk_iopoll_adaptive,
+		.maxlen		= sizeof(blk_iopoll_adaptive),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 	COMPAT_CTL_TABLE_END
 };
 
@@ -229,14 +297,25 @@ static void vblk_sysctl_unregister(void)
 	unregister_sysctl_table(vblk_sysctl_header);
 }
 
-static bool vblk_iopoll_on(void)
+static void vblk_read_ctl(const struct vblk_dev *vblk, struct vblk_ctl *ctl)
 {
-	return READ_ONCE(blk_iopoll);
-}
+	unsigned int defer_us = READ_ONCE(blk_iopoll_defer_us);
+	int adaptive = READ_ONCE(vblk->iopoll_adaptive);
 
-static int vblk_budget(const struct vblk_dev *vblk)
-{
-	return READ_ONCE(vblk->iopoll_budget) ?: READ_ONCE(blk_iopoll_budget);
+	ctl->budget = READ_ONCE(vblk->iopoll_budget) ?:
+		      READ_ONCE(blk_iopoll_budget);
+	ctl->fixed_ns = (u64)defer_us * NSEC_PER_USEC;
+	if (adaptive < 0)
+		adaptive = READ_ONCE(blk_iopoll_adaptive);
+
+	if (!READ_ONCE(blk_iopoll))
+		ctl->mode = VBLK_MODE_IRQ;
+	else if (defer_us)
+		ctl->mode = VBLK_MODE_FIXED;
+	else if (adaptive)
+		ctl->mode = VBLK_MODE_ADAPTIVE;
+	else
+		ctl->mode = VBLK_MODE_POLL;
 }
 
 static ssize_t iopoll_budget_show(struct device *dev,
@@ -262,6 +341,29 @@ static ssize_t iopoll_budget_store(struct device *dev,
 
 static DEVICE_ATTR_RW(iopoll_budget);
 
+static ssize_t iopoll_adaptive_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%d\n", READ_ONCE(vblk->iopoll_adaptive));
+}
+
+static ssize_t iopoll_adaptive_store(struct device *dev,
+				     struct device_attribute *attr,
+				     const char *buf, size_t count)
+{
+	struct vblk_dev *vblk = dev_to_disk(dev)->private_data;
+	int adaptive;
+
+	if (kstrtoint(buf, 0, &adaptive) || adaptive < -1 || adaptive > 1)
+		return -EINVAL;
+	WRITE_ONCE(vblk->iopoll_adaptive, adaptive);
+	return count;
+}
+
+static DEVICE_ATTR_RW(iopoll_adaptive);
+
 #else /* !CONFIG_VIRTIO_BLK_IOPOLL */
 
 static int vblk_sysctl_register(void)
@@ -273,9 +375,9 @@ static void vblk_sysctl_unregister(void)
 {
 }
 
-static bool vblk_iopoll_on(void)
+static void vblk_read_ctl(const struct vblk_dev *vblk, struct vblk_ctl *ctl)
 {
-	return false;
+	ctl->mode = VBLK_MODE_IRQ;
 }
 
 #endif /* CONFIG_VIRTIO_BLK_IOPOLL */
@@ -425,11 +527,28 @@ static bool vblk_kick_prepare(struct vblk_vq *bvq)
 	return true;
 }
 
+/*
+ * What the moderation controller learns from the submission side: how
+ * deep the queue gets, and while a deferral is pending, when the
+ * submitter last added work (a deferral that outlasts the submitter's
+ * burst only adds latency).
+ */
+static void vblk_note_submit(struct vblk_vq *bvq)
+{
+	struct vblk_moderation *m = &bvq->mod;
+
+	lockdep_assert_held(&bvq->lock);
+	if (++m->inflight > m->peak)
+		m->peak = m->inflight;
+	if (m->deferred)
+		m->last_submit_ns = ktime_get_ns();
+}
+
 static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
-	struct vblk_dev *vblk = hctx->queue->queuedata;
 	struct vblk_vq *bvq = hctx->driver_data;
+	struct vblk_dev *vblk = bvq->vblk;
 	struct request *rq = bd->rq;
 	struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
 	unsigned long flags;
@@ -473,6 +592,7 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		}
 	}
 
+	vblk_note_submit(bvq);
 	kick = bd->last && vblk_kick_prepare(bvq);
 	spin_unlock_irqrestore(&bvq->lock, flags);
 
@@ -529,42 +649,36 @@ static void vblk_complete_batch(struct io_comp_batch *iob)
 }
 
 /*
- * Take up to @budget finished requests off the ring and chain them on
- * @chain.  Completing them happens after the lock is dropped, so that
- * submitters on other CPUs do not wait for bio completion work.
+ * Take up to @budget finished requests off the ring, in ring order, and
+ * chain them on @chain.  Completing them happens after the lock is
+ * dropped, so that submitters on other CPUs do not wait for bio
+ * completion work.
  */
 static int vblk_pull(struct vblk_vq *bvq, int budget, struct vblk_req **chain)
 {
-	struct vblk_req *vbr;
+	struct vblk_req *vbr, **tail = chain;
 	unsigned int len;
 	int n = 0;
 
 	lockdep_assert_held(&bvq->lock);
+	while (*tail)
+		tail = &(*tail)->next;
 	while (n < budget && (vbr = virtqueue_get_buf(bvq->vq, &len))) {
-		vbr->next = *chain;
-		*chain = vbr;
+		vbr->next = NULL;
+		*tail = vbr;
+		tail = &vbr->next;
 		n++;
 	}
 	bvq->stats.completed += n;
-	return n;
-}
-
-static int vblk_reap(struct vblk_vq *bvq, int budget, struct vblk_req **chain)
-{
-	unsigned long flags;
-	int n;
-
-	spin_lock_irqsave(&bvq->lock, flags);
-	n = vblk_pull(bvq, budget, chain);
-	spin_unlock_irqrestore(&bvq->lock, flags);
+	bvq->mod.inflight -= min_t(unsigned int, n, bvq->mod.inflight);
 	return n;
 }
 
 /*
  * Without @iob (interrupt context) the block layer picks the CPU that
- * completes each request.  With it (irq_poll or ->poll, both in the
- * submitting CPU's cache domain as far as blk-mq cares) requests finish
- * here, batched where the block layer allows.
+ * completes each request.  With it (irq_poll or ->poll) a request
+ * submitted from this CPU's cache domain finishes here, batched where
+ * the block layer allows; others still go back to their CPU.
  */
 static void vblk_finish(struct vblk_req *chain, struct io_comp_batch *iob)
 {
@@ -584,20 +698,22 @@ static void vblk_finish(struct vblk_req *chain, struct io_comp_batch *iob)
 	}
 }
 
-/* Classic completion: drain in the interrupt until the ring stays empty. */
-static void vblk_drain_irq(struct vblk_vq *bvq)
+/* Classic completion: drain until the ring stays empty with callbacks on. */
+static int vblk_pull_all(struct vblk_vq *bvq, struct vblk_req **chain)
 {
-	struct vblk_req *chain = NULL;
-	unsigned long flags;
 	int n = 0;
 
-	spin_lock_irqsave(&bvq->lock, flags);
+	lockdep_assert_held(&bvq->lock);
 	do {
 		virtqueue_disable_cb(bvq->vq);
-		n += vblk_pull(bvq, INT_MAX, &chain);
+		n += vblk_pull(bvq, INT_MAX, chain);
 	} while (!virtqueue_enable_cb(bvq->vq));
-	spin_unlock_irqrestore(&bvq->lock, flags);
+	return n;
+}
 
+static void vblk_finish_irq(struct vblk_vq *bvq, struct vblk_req *chain,
+			    int n)
+{
 	vblk_finish(chain, NULL);
 	if (n)
 		blk_mq_start_stopped_hw_queue(bvq->hctx, true);
@@ -609,7 +725,7 @@ static void vblk_drain_irq(struct vblk_vq *bvq)
  * Callbacks off and poller scheduled, in one step under the vq lock.
  * irq_poll has no napi_schedule_prep(): irq_poll_sched() silently does
  * nothing while the poller still holds IRQ_POLL_F_SCHED.  Were the two
- * steps free to interleave with vblk_iopoll_rearm(), a late interrupt
+ * steps free to interleave with the poller's re-arm, a late interrupt
  * could turn callbacks off just after the poller turned them on, have its
  * schedule swallowed, and leave the queue with neither interrupts nor a
  * poller.  Under the lock, either the poller has not let go yet (it will
@@ -625,77 +741,45 @@ static void vblk_iopoll_take(struct vblk_vq *bvq)
 /*
  * Give the ring back to the interrupt.  A completion can land between the
  * poller's last virtqueue_get_buf() and the moment callbacks are on again;
- * its interrupt was either suppressed or found the poller still scheduled,
- * so nobody else will reap it.  Hence: turn callbacks on, note the ring
- * position and release the poller, then check whether the device moved
- * past that position and, if so, take the ring back.
+ * its interrupt was suppressed or found the poller still scheduled, so
+ * nobody else would reap it.  Hence: turn callbacks on, then check
+ * whether the device moved past the position they were armed at, all
+ * before the poller is released.  Nothing here may touch the vq after
+ * irq_poll_complete(): from then on vblk_iopoll_stop() may return and
+ * the vqs go away.  When the device did move on, the poller goes to the
+ * back of this CPU's list for another run instead.
  */
 static void vblk_iopoll_rearm(struct vblk_vq *bvq)
 {
-	unsigned long flags;
 	unsigned int last;
 
-	spin_lock_irqsave(&bvq->lock, flags);
+	lockdep_assert_held(&bvq->lock);
 	last = virtqueue_enable_cb_prepare(bvq->vq);
-	irq_poll_complete(&bvq->iop);
-	spin_unlock_irqrestore(&bvq->lock, flags);
-
 	if (unlikely(virtqueue_poll(bvq->vq, last))) {
-		spin_lock_irqsave(&bvq->lock, flags);
 		bvq->stats.rearm_races++;
-		vblk_iopoll_take(bvq);
-		spin_unlock_irqrestore(&bvq->lock, flags);
+		virtqueue_disable_cb(bvq->vq);
+		irq_poll_complete(&bvq->iop);
+		irq_poll_sched(&bvq->iop);
+		return;
 	}
+	irq_poll_complete(&bvq->iop);
 }
 
 /*
- * Deferred re-arm.  When the device answers faster than the guest submits,
- * every completion is an interrupt of its own however quick the poller
- * is: it drains the ring, re-arms, and the next completion interrupts
- * again.  With kernel.blk_iopoll_defer_us set, a drained poller may keep
- * callbacks off and look again from a pinned hrtimer instead, so that
- * completions gather meanwhile.  That pays only if the deferred run then
- * finds a batch: one timer interrupt for several device interrupts.  When
- * it finds less, the queue is too shallow to batch; the poller re-arms and
- * does not try again for VBLK_DEFER_BACKOFF runs, which bounds what a
- * queue-depth-1 workload pays for the probe.  Both fields are the
- * poller's own: only the holder of IRQ_POLL_F_SCHED touches them.
- */
-static bool vblk_defer_wanted(struct vblk_vq *bvq, bool deferred, int done)
-{
-	if (!READ_ONCE(blk_iopoll_defer_us) || !vblk_iopoll_on())
-		return false;
-	if (deferred) {
-		if (done >= VBLK_DEFER_BATCH)
-			return true;
-		bvq->defer_backoff = VBLK_DEFER_BACKOFF;
-		return false;
-	}
-	if (bvq->defer_backoff) {
-		bvq->defer_backoff--;
-		return false;
-	}
-	return done > 0;
-}
-
-/*
- * Callbacks stay off; release the poller and let the timer schedule it.
+ * Keep callbacks off, release the poller and let the timer schedule it.
  * The timer callback takes the vq lock too, so it cannot fire between the
  * two steps and find the poller still held, which would drop its
  * schedule and leave the ring with neither interrupts nor a poller.
  */
-static void vblk_iopoll_defer(struct vblk_vq *bvq)
+static void vblk_iopoll_defer(struct vblk_vq *bvq, u64 delay_ns, u64 now)
 {
-	unsigned long flags;
-
-	spin_lock_irqsave(&bvq->lock, flags);
-	bvq->deferred = true;
+	lockdep_assert_held(&bvq->lock);
+	bvq->stats.deferrals++;
+	bvq->mod.deferred = true;
+	bvq->mod.defer_start_ns = now;
 	irq_poll_complete(&bvq->iop);
-	hrtimer_start(&bvq->defer_timer,
-		      ns_to_ktime((u64)READ_ONCE(blk_iopoll_defer_us) *
-				  NSEC_PER_USEC),
+	hrtimer_start(&bvq->defer_timer, ns_to_ktime(delay_ns),
 		      HRTIMER_MODE_REL_PINNED);
-	spin_unlock_irqrestore(&bvq->lock, flags);
 }
 
 static enum hrtimer_restart vblk_defer_expired(struct hrtimer *timer)
@@ -717,77 +801,202 @@ static enum hrtimer_restart vblk_defer_expired(struct hrtimer *timer)
  */
 static bool vblk_defer_end(struct vblk_vq *bvq)
 {
-	if (!bvq->deferred)
+	lockdep_assert_held(&bvq->lock);
+	if (!bvq->mod.deferred)
 		return false;
-	bvq->deferred = false;
+	bvq->mod.deferred = false;
 	hrtimer_try_to_cancel(&bvq->defer_timer);
 	return true;
 }
 
 /*
- * A new budget reaches a poller at its next run.  Setting the weight here
- * needs no irq_poll_disable() (which sleeps, and would drop schedules from
- * the interrupt meanwhile): the irq_poll core reads the weight only on this
- * CPU, between runs, of a poller whose SCHED bit it holds on our behalf.
+ * The gate.  A batch can only form where several requests are in flight
+ * at once, so the softirq hop and any deferral are paid only after the
+ * queue reached VBLK_GATE_DEPTH in flight within the last
+ * VBLK_GATE_EVENTS completion events.  A queue-depth-1 or -2 workload
+ * never gets there: it completes in the interrupt as if iopoll were off.
  */
-static int vblk_iopoll_limit(struct vblk_vq *bvq, int weight)
+static bool vblk_gate_open(struct vblk_moderation *m)
 {
-	int budget = vblk_budget(bvq->hctx->queue->queuedata);
-
-	if (budget != weight)
-		bvq->iop.weight = budget;
-	return min(budget, weight);
+	if (m->peak >= VBLK_GATE_DEPTH)
+		m->gate = VBLK_GATE_EVENTS;
+	else if (m->gate)
+		m->gate--;
+	m->peak = m->inflight;
+	return m->gate;
 }
 
+/*
+ * Learn the delay from the deferred run that just ended.  The deferral
+ * pays while the submitter, freed by the last batch, adds work that
+ * completes without interrupts; once it has nothing more to add (queue
+ * full, or waiting for completions), the rest of the wait is latency.
+ * So: a submitter still adding work near the end of the wait had more to
+ * give, wait longer; one that stopped earlier sets the target, its burst
+ * plus an eighth; a batch of a full budget or more means the wait can
+ * shrink.  Completions that came with no submission at all (the device
+ * set the pace) leave the delay as it is: it gathered a batch.
+ */
+static void vblk_learn_delay(struct vblk_moderation *m, int done, u64 now,
+			     int budget)
+{
+	u64 waited = now - m->defer_start_ns;
+	u64 d = m->defer_ns, burst = 0;
+
+	if (m->last_submit_ns > m->defer_start_ns)
+		burst = m->last_submit_ns - m->defer_start_ns;
+
+	if (done >= budget)
+		d -= d / 4;
+	else if (burst && now - m->last_submit_ns < waited / 8)
+		d += d / 4;
+	else if (burst)
+		d = (d + burst + burst / 8) / 2;
+	m->defer_ns = clamp_t(u64, d, NSEC_PER_USEC,
+			      VBLK_DEFER_MAX_US * NSEC_PER_USEC);
+}
+
+/*
+ * The drained poller's choice: the delay to keep callbacks off for, or 0
+ * to re-arm now.  A deferred run that found less than a batch falls back
+ * to interrupts at once, and the gate must see a deep queue again before
+ * the next try.  The first delay is the time the queue took to produce
+ * this run's completions.
+ */
+static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
+			    bool deferred, int done, u64 now)
+{
+	struct vblk_moderation *m = &bvq->mod;
+	u64 since = now - m->last_event_ns;
+
+	if (ctl->mode != VBLK_MODE_ADAPTIVE && ctl->mode != VBLK_MODE_FIXED)
+		return 0;
+	if (ctl->mode == VBLK_MODE_ADAPTIVE) {
+		if (deferred)
+			vblk_learn_delay(m, done, now, ctl->budget);
+		else if (!m->defer_ns && m->last_event_ns)
+			m->defer_ns = clamp_t(u64, since, NSEC_PER_USEC,
+					      VBLK_DEFER_MAX_US * NSEC_PER_USEC);
+		m->last_event_ns = now;
+	}
+	if (deferred && done < VBLK_BATCH_MIN) {
+		bvq->stats.fallbacks++;
+		m->gate = 0;
+		m->peak = m->inflight;
+		return 0;
+	}
+	if (!vblk_gate_open(m)) {
+		bvq->stats.gate_rearms++;
+		return 0;
+	}
+	return ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
+}
+
+static void vblk_iopoll_drained(struct vblk_vq *bvq,
+				const struct vblk_ctl *ctl, bool deferred,
+				int done)
+{
+	unsigned long flags;
+	u64 now = 0, delay;
+
+	if (ctl->mode == VBLK_MODE_ADAPTIVE)
+		now = ktime_get_ns();
+	spin_lock_irqsave(&bvq->lock, flags);
+	delay = vblk_defer_delay(bvq, ctl, deferred, done, now);
+	if (delay)
+		vblk_iopoll_defer(bvq, delay, now);
+	else
+		vblk_iopoll_rearm(bvq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+}
+
+/*
+ * A run completes at most the weight the core passed in; a new budget
+ * becomes the weight of the next run, so that what the core charges to
+ * its per-softirq allowance is always what was done.
+ */
 static int vblk_iopoll(struct irq_poll *iop, int weight)
 {
 	struct vblk_vq *bvq = container_of(iop, struct vblk_vq, iop);
-	int limit = vblk_iopoll_limit(bvq, weight);
-	bool deferred = vblk_defer_end(bvq);
 	struct vblk_req *chain = NULL;
 	DEFINE_IO_COMP_BATCH(iob);
+	struct vblk_ctl ctl;
+	unsigned long flags;
+	bool deferred;
 	int done;
 
+	vblk_read_ctl(bvq->vblk, &ctl);
+	spin_lock_irqsave(&bvq->lock, flags);
+	deferred = vblk_defer_end(bvq);
 	bvq->stats.polls++;
-	done = vblk_reap(bvq, limit, &chain);
+	done = vblk_pull(bvq, weight, &chain);
+	if (done == weight)
+		bvq->stats.budget_exhausted++;
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
 	vblk_finish(chain, &iob);
 	if (iob.complete)
 		iob.complete(&iob);
 	if (done)
 		blk_mq_start_stopped_hw_queue(bvq->hctx, true);
+	/* the core reads the weight on this CPU, between runs we own */
+	iop->weight = ctl.budget;
 
-	if (done < limit) {
-		if (vblk_defer_wanted(bvq, deferred, done))
-			vblk_iopoll_defer(bvq);
-		else
-			vblk_iopoll_rearm(bvq);
-		return done;
+	/* more may be waiting: the core keeps us scheduled, callbacks off */
+	if (done == weight)
+		return weight;
+	vblk_iopoll_drained(bvq, &ctl, deferred, done);
+	return done;
+}
+
+/*
+ * The interrupt's choice: hand the ring to the poller, or complete here.
+ * The controller completes here while its gate is shut, unless the poller
+ * already owns the ring (scheduled, or deferring with callbacks off).
+ */
+static bool vblk_irq_to_poller(struct vblk_vq *bvq, const struct vblk_ctl *ctl)
+{
+	struct vblk_moderation *m = &bvq->mod;
+
+	lockdep_assert_held(&bvq->lock);
+	switch (ctl->mode) {
+	case VBLK_MODE_IRQ:
+		return false;
+	case VBLK_MODE_POLL:
+		return true;
+	default:
+		if (m->deferred || test_bit(IRQ_POLL_F_SCHED, &bvq->iop.state) ||
+		    vblk_gate_open(m))
+			return true;
+		bvq->stats.inline_irqs++;
+		return false;
 	}
-
-	/*
-	 * More may be waiting: stay scheduled with callbacks off.  Report
-	 * the full weight so the core keeps us even when a lowered budget
-	 * ended this run early.
-	 */
-	bvq->stats.budget_exhausted++;
-	return weight;
 }
 
 static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
 {
-	irq_poll_init(&bvq->iop, vblk_budget(vblk), vblk_iopoll);
+	struct vblk_ctl ctl;
+
+	vblk_read_ctl(vblk, &ctl);
+	memset(&bvq->mod, 0, sizeof(bvq->mod));
+	irq_poll_init(&bvq->iop, ctl.budget, vblk_iopoll);
 	hrtimer_init(&bvq->defer_timer, CLOCK_MONOTONIC,
 		     HRTIMER_MODE_REL_PINNED);
 	bvq->defer_timer.function = vblk_defer_expired;
-	bvq->deferred = false;
-	bvq->defer_backoff = 0;
 }
 
+/*
+ * Owning the poller first makes a late timer's schedule a no-op; the lock
+ * round trip waits out a releaser still inside its critical section (it
+ * drops IRQ_POLL_F_SCHED under the lock), so that nothing touches the vq
+ * once this returns.
+ */
 static void vblk_iopoll_stop(struct vblk_vq *bvq)
 {
-	/* holding the poller first makes a late timer's schedule a no-op */
 	irq_poll_disable(&bvq->iop);
 	hrtimer_cancel(&bvq->defer_timer);
+	spin_lock_irq(&bvq->lock);
+	spin_unlock_irq(&bvq->lock);
 }
 
 #else
@@ -796,8 +1005,14 @@ static void vblk_iopoll_take(struct vblk_vq *bvq)
 {
 }
 
+static bool vblk_irq_to_poller(struct vblk_vq *bvq, const struct vblk_ctl *ctl)
+{
+	return false;
+}
+
 static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
 {
+	memset(&bvq->mod, 0, sizeof(bvq->mod));
 }
 
 static void vblk_iopoll_stop(struct vblk_vq *bvq)
@@ -810,26 +1025,35 @@ static void vblk_vq_done(struct virtqueue *vq)
 {
 	struct vblk_dev *vblk = vq->vdev->priv;
 	struct vblk_vq *bvq = &vblk->vqs[vq->index];
+	struct vblk_req *chain = NULL;
+	struct vblk_ctl ctl;
 	unsigned long flags;
+	int n;
 
+	vblk_read_ctl(vblk, &ctl);
+	spin_lock_irqsave(&bvq->lock, flags);
 	bvq->stats.interrupts++;
-	if (vblk_iopoll_on()) {
+	if (vblk_irq_to_poller(bvq, &ctl)) {
 		/* quiet until the poller has drained the ring; it re-arms */
-		spin_lock_irqsave(&bvq->lock, flags);
 		vblk_iopoll_take(bvq);
 		spin_unlock_irqrestore(&bvq->lock, flags);
 		return;
 	}
-	vblk_drain_irq(bvq);
+	n = vblk_pull_all(bvq, &chain);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+	vblk_finish_irq(bvq, chain, n);
 }
 
 static int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {
 	struct vblk_vq *bvq = hctx->driver_data;
 	struct vblk_req *chain = NULL;
+	unsigned long flags;
 	int done;
 
-	done = vblk_reap(bvq, INT_MAX, &chain);
+	spin_lock_irqsave(&bvq->lock, flags);
+	done = vblk_pull(bvq, INT_MAX, &chain);
+	spin_unlock_irqrestore(&bvq->lock, flags);
 	vblk_finish(chain, iob);
 	if (done)
 		blk_mq_start_stopped_hw_queue(hctx, true);
@@ -946,6 +1170,7 @@ static int vblk_find_vqs(struct vblk_dev *vblk)
 
 		spin_lock_init(&bvq->lock);
 		bvq->vq = vqs[i];
+		bvq->vblk = vblk;
 		if (vblk_vq_has_irq(vblk, i))
 			vblk_iopoll_init(vblk, bvq);
 	}
@@ -1065,6 +1290,7 @@ static struct attribute *vblk_attrs[] = {
 	&dev_attr_cache_type.attr,
 #ifdef CONFIG_VIRTIO_BLK_IOPOLL
 	&dev_attr_iopoll_budget.attr,
+	&dev_attr_iopoll_adaptive.attr,
 #endif
 	NULL,
 };
@@ -1139,27 +1365,40 @@ static const struct block_device_operations vblk_fops = {
 
 static int vblk_stats_show(struct seq_file *m, void *unused)
 {
-	const struct vblk_vq_stats *s = &((struct vblk_vq *)m->private)->stats;
+	struct vblk_vq *bvq = m->private;
+	struct vblk_moderation mod;
+	struct vblk_vq_stats s;
+	unsigned long flags;
 
-	seq_printf(m, "interrupts %lu\n", READ_ONCE(s->interrupts));
-	seq_printf(m, "polls %lu\n", READ_ONCE(s->polls));
-	seq_printf(m, "completed %lu\n", READ_ONCE(s->completed));
-	seq_printf(m, "budget_exhausted %lu\n", READ_ONCE(s->budget_exhausted));
-	seq_printf(m, "rearm_races %lu\n", READ_ONCE(s->rearm_races));
-	seq_printf(m, "kicks %lu\n", READ_ONCE(s->kicks));
-	seq_printf(m, "timer_polls %lu\n", READ_ONCE(s->timer_polls));
+	spin_lock_irqsave(&bvq->lock, flags);
+	s = bvq->stats;
+	mod = bvq->mod;
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	seq_printf(m, "interrupts %llu\n", s.interrupts);
+	seq_printf(m, "polls %llu\n", s.polls);
+	seq_printf(m, "completed %llu\n", s.completed);
+	seq_printf(m, "budget_exhausted %llu\n", s.budget_exhausted);
+	seq_printf(m, "rearm_races %llu\n", s.rearm_races);
+	seq_printf(m, "kicks %llu\n", s.kicks);
+	seq_printf(m, "timer_polls %llu\n", s.timer_polls);
+	seq_printf(m, "inline_irqs %llu\n", s.inline_irqs);
+	seq_printf(m, "gate_rearms %llu\n", s.gate_rearms);
+	seq_printf(m, "deferrals %llu\n", s.deferrals);
+	seq_printf(m, "fallbacks %llu\n", s.fallbacks);
+	seq_printf(m, "inflight %u\n", mod.inflight);
+	seq_printf(m, "gate %u\n", mod.gate);
+	seq_printf(m, "defer_ns %llu\n", mod.defer_ns);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(vblk_stats);
 
-/*
- * Counters are bumped without atomics by their single writer; a reset
- * during I/O may lose an increment or two, which is fine for statistics.
- */
+/* Counters only; what the controller has learnt stays. */
 static ssize_t vblk_stats_reset(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
 	struct vblk_dev *vblk = file->private_data;
+	unsigned long flags;
 	unsigned int i;
 	bool reset;
 	int err;
@@ -1167,8 +1406,13 @@ static ssize_t vblk_stats_reset(struct file *file, const char __user *ubuf,
 	err = kstrtobool_from_user(ubuf, count, &reset);
 	if (err)
 		return err;
-	for (i = 0; reset && i < vblk->num_vqs; i++)
-		memset(&vblk->vqs[i].stats, 0, sizeof(vblk->vqs[i].stats));
+	for (i = 0; reset && i < vblk->num_vqs; i++) {
+		struct vblk_vq *bvq = &vblk->vqs[i];
+
+		spin_lock_irqsave(&bvq->lock, flags);
+		memset(&bvq->stats, 0, sizeof(bvq->stats));
+		spin_unlock_irqrestore(&bvq->lock, flags);
+	}
 	return count;
 }
 
@@ -1393,6 +1637,7 @@ static int vblk_probe(struct virtio_device *vdev)
 		goto out_free_vblk;
 	vblk->index = err;
 	vblk->vdev = vdev;
+	vblk->iopoll_adaptive = -1;
 	vdev->priv = vblk;
 	mutex_init(&vblk->vdev_mutex);
 	INIT_WORK(&vblk->config_work, vblk_config_work);
@@ -1458,13 +1703,14 @@ static void vblk_remove(struct virtio_device *vdev)
 	debugfs_remove(vblk->debugfs);
 
 	del_gendisk(vblk->disk);
-	blk_mq_free_tag_set(&vblk->tag_set);
 
+	/* no callback, poller run or timer may outlive the tag set */
 	mutex_lock(&vblk->vdev_mutex);
 	virtio_reset_device(vdev);
 	vblk_del_vqs(vblk, vdev);
 	vblk->vdev = NULL;
 	mutex_unlock(&vblk->vdev_mutex);
+	blk_mq_free_tag_set(&vblk->tag_set);
 
 	kfree(vblk->vqs);
 	vblk->vqs = NULL;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Flip kernel.blk_iopoll, kernel.blk_iopoll_budget, kernel.blk_iopoll_defer_us
-# (0, 100 or 200 us) and the disk's iopoll_budget every 10-100 ms (random)
+# (0, 100 or 200 us), kernel.blk_iopoll_adaptive, and the disk's
+# iopoll_budget and iopoll_adaptive every 10-100 ms (random)
 # while multi-job fio write+verify runs on a file-backed disk: zero verify
 # errors, every write of a valid value accepted, and (runner) no kernel
 # splat. fio rounds repeat until at least 30 flips happened; with
@@ -15,7 +16,8 @@ d=$DISK
 S=/proc/sys/kernel
 pb=/sys/block/$d/iopoll_budget
 old_mode=$(val $S/blk_iopoll) old_budget=$(val $S/blk_iopoll_budget) old_disk=$(val "$pb")
-old_defer=$(val $S/blk_iopoll_defer_us)
+old_defer=$(val $S/blk_iopoll_defer_us) old_adaptive=$(val $S/blk_iopoll_adaptive)
+pa=/sys/block/$d/iopoll_adaptive old_disk_adaptive=$(val "$pa")
 flips=$TEST_SCRATCH/flips
 
 # builtins only: under TCG an exec costs 0.1-0.3 s, more than the period
@@ -29,6 +31,8 @@ flipper() {
 		echo $((RANDOM % 256 + 1)) >$S/blk_iopoll_budget || errs=$((errs + 1))
 		echo $((RANDOM % 3 * 100)) >$S/blk_iopoll_defer_us || errs=$((errs + 1))
 		echo $((RANDOM % 257)) >"$pb" || errs=$((errs + 1))
+		echo $((RANDOM % 2)) >$S/blk_iopoll_adaptive || errs=$((errs + 1))
+		echo $((RANDOM % 3 - 1)) >"$pa" || errs=$((errs + 1))
 		n=$((n + 1))
 		echo "$n $errs" >"$flips"
 		# sleep 10-100 ms without a fork
@@ -38,7 +42,7 @@ flipper() {
 }
 flipper 2>"$TEST_SCRATCH/flip.err" &
 fpid=$!
-trap 'kill $fpid 2>/dev/null; echo $old_mode >$S/blk_iopoll; echo $old_budget >$S/blk_iopoll_budget; echo $old_defer >$S/blk_iopoll_defer_us; echo $old_disk >$pb' EXIT
+trap 'kill $fpid 2>/dev/null; echo $old_mode >$S/blk_iopoll; echo $old_budget >$S/blk_iopoll_budget; echo $old_defer >$S/blk_iopoll_defer_us; echo $old_disk >$pb; echo $old_adaptive >$S/blk_iopoll_adaptive; echo $old_disk_adaptive >$pa' EXIT
 
 # per round: 4 jobs, each a randwrite and a write pass over its own slice
 mb=2 min_bytes=0

@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Interrupt mitigation: 4k random reads at QD32 on a null-co disk with
-# kernel.blk_iopoll=0, with =1, and with =1 plus deferred re-arm
-# (kernel.blk_iopoll_defer_us=200), interleaved twice (same I/O count each).
-# Asserted, because it holds on any host: with blk_iopoll=1 every interrupt
-# hands the ring to the poller and the requests complete there; with
-# blk_iopoll=0 the poller never runs; only deferred re-arm arms the timer,
-# and it does arm it; and the driver's debugfs interrupt count agrees with
-# the /proc/interrupts deltas of the disk's request vectors.  How many
+# kernel.blk_iopoll=0, with =1 and the plain poller (blk_iopoll_adaptive=0),
+# with =1 plus a fixed deferred re-arm (kernel.blk_iopoll_defer_us=200),
+# and with =1 and the adaptive controller (the default), interleaved twice
+# (same I/O count each).
+# Asserted, because it holds on any host: with the plain poller every
+# interrupt hands the ring to the poller; under the controller (adaptive,
+# or with the fixed delay) every interrupt either does or completes
+# inline, counted as such; with blk_iopoll=0 the poller never runs; the plain poller never
+# arms the timer, the fixed delay does; and the driver's debugfs interrupt
+# count agrees with the /proc/interrupts deltas of the disk's request
+# vectors.  How many
 # interrupts per I/O each mode saves is a performance figure, not a
 # property: it depends on the host and on noise, so it is printed here
 # (interrupts, and interrupts plus timer expiries, since each expiry is a
@@ -21,13 +25,15 @@ need_disk null0
 d=$DISK
 S=/proc/sys/kernel
 old=$(val $S/blk_iopoll) old_defer=$(val $S/blk_iopoll_defer_us)
-trap 'echo $old >$S/blk_iopoll; echo $old_defer >$S/blk_iopoll_defer_us' EXIT
+old_adaptive=$(val $S/blk_iopoll_adaptive)
+trap 'echo $old >$S/blk_iopoll; echo $old_defer >$S/blk_iopoll_defer_us; echo $old_adaptive >$S/blk_iopoll_adaptive' EXIT
 IOS=4096
-MODES=(0 1 1d)
+MODES=(0 1p 1d 1)
 DEFER_US=200
 
-measure() {	# MODE -> "ios irqs dbg_irqs polls completed timer_polls"
+measure() {	# MODE -> "ios irqs dbg_irqs polls completed timer_polls inline"
 	echo "${1:0:1}" >$S/blk_iopoll
+	if [ "$1" = 1 ]; then echo 1; else echo 0; fi >$S/blk_iopoll_adaptive
 	if [ "$1" = 1d ]; then echo $DEFER_US; else echo 0; fi >$S/blk_iopoll_defer_us
 	echo 1 >"/sys/kernel/debug/virtio_blk/$d/reset"
 	local i0 r0
@@ -37,36 +43,41 @@ measure() {	# MODE -> "ios irqs dbg_irqs polls completed timer_polls"
 		--number_ios=$IOS --size=1G || fail "fio failed (mode $1)"
 	echo "$(($(bstat "$d" 1) - r0)) $(($(vq_irq_total "$d") - i0))" \
 		"$(dbg_sum "$d" interrupts) $(dbg_sum "$d" polls)" \
-		"$(dbg_sum "$d" completed) $(dbg_sum "$d" timer_polls)"
+		"$(dbg_sum "$d" completed) $(dbg_sum "$d" timer_polls)" \
+		"$(dbg_sum "$d" inline_irqs)"
 }
 
-declare -A IO IRQ DBG POLLS TP
-for m in "${MODES[@]}"; do IO[$m]=0 IRQ[$m]=0 DBG[$m]=0 POLLS[$m]=0 TP[$m]=0; done
+declare -A IO IRQ DBG POLLS TP INL
+for m in "${MODES[@]}"; do IO[$m]=0 IRQ[$m]=0 DBG[$m]=0 POLLS[$m]=0 TP[$m]=0 INL[$m]=0; done
 for round in 1 2; do
 	for m in "${MODES[@]}"; do
-		read -r io irq dbg polls ncomp tp < <(measure "$m")
+		read -r io irq dbg polls ncomp tp inl < <(measure "$m")
 		[ "${io:-0}" -ge $IOS ] || fail "fio did ${io:-no} reads, want $IOS (mode $m)"
 		[ "${ncomp:-0}" -ge "$io" ] ||
 			fail "debugfs completed $ncomp < $io reads (mode $m)"
-		info "round $round mode $m: $io reads, $irq interrupts, debugfs $dbg interrupts, $polls polls, $tp timer polls"
+		info "round $round mode $m: $io reads, $irq interrupts, debugfs $dbg interrupts, $polls polls, $tp timer polls, $inl inline"
 		IO[$m]=$((IO[$m] + io)) IRQ[$m]=$((IRQ[$m] + irq)) DBG[$m]=$((DBG[$m] + dbg))
-		POLLS[$m]=$((POLLS[$m] + polls)) TP[$m]=$((TP[$m] + tp))
+		POLLS[$m]=$((POLLS[$m] + polls)) TP[$m]=$((TP[$m] + tp)) INL[$m]=$((INL[$m] + inl))
 	done
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 for m in "${MODES[@]}"; do
 	info "mode $m: ${IO[$m]} reads, $(ratio "${IRQ[$m]}" "${IO[$m]}") interrupts/IO (debugfs $(ratio "${DBG[$m]}" "${IO[$m]}")), $(ratio "${TP[$m]}" "${IO[$m]}") timer polls/IO, $(ratio "$((IRQ[$m] + TP[$m]))" "${IO[$m]}") both"
 done
-info "interrupts+timer polls per I/O over blk_iopoll=0: iopoll $(ratio "$((IRQ[1] * IO[0]))" "$((IRQ[0] * IO[1]))"), deferred re-arm $(ratio "$(((IRQ[1d] + TP[1d]) * IO[0]))" "$((IRQ[0] * IO[1d]))")"
+both() { ratio "$(((IRQ[$1] + TP[$1]) * IO[0]))" "$((IRQ[0] * IO[$1]))"; }
+info "interrupts+timer polls per I/O over blk_iopoll=0: plain $(both 1p), fixed delay $(both 1d), adaptive $(both 1)"
 [ "${IRQ[0]}" -gt 0 ] && [ "${DBG[0]}" -gt 0 ] || fail "no interrupts counted with blk_iopoll=0"
 [ "${POLLS[0]}" -eq 0 ] || fail "the poller ran ${POLLS[0]} times with blk_iopoll=0"
-# an interrupt that finds the poller already scheduled is served by that run
-for m in 1 1d; do
-	[ $((10 * POLLS[$m])) -ge $((9 * DBG[$m])) ] && [ "${DBG[$m]}" -gt 0 ] ||
-		fail "mode $m: ${DBG[$m]} interrupts but only ${POLLS[$m]} poller runs"
+[ $((INL[0] + INL[1p])) -eq 0 ] ||
+	fail "inline completions counted without the controller: ${INL[0]}/${INL[1p]}"
+# an interrupt that finds the poller already scheduled is served by that
+# run; under the controller it may complete inline instead
+for m in 1p 1d 1; do
+	[ $((10 * (POLLS[$m] + INL[$m]))) -ge $((9 * DBG[$m])) ] && [ "${DBG[$m]}" -gt 0 ] ||
+		fail "mode $m: ${DBG[$m]} interrupts but only ${POLLS[$m]} poller runs and ${INL[$m]} inline"
 done
-[ $((TP[0] + TP[1])) -eq 0 ] || fail "the defer timer fired ${TP[0]}/${TP[1]} times with blk_iopoll_defer_us=0"
-# the first drained run after an interrupt always tries deferring
+[ $((TP[0] + TP[1p])) -eq 0 ] || fail "the defer timer fired ${TP[0]}/${TP[1p]} times without deferral"
+# at QD32 the gate opens, and then a fixed delay always arms the timer
 [ "${TP[1d]}" -gt 0 ] || fail "blk_iopoll_defer_us=$DEFER_US: the timer never fired"
 # debugfs counts in the vq callback, /proc/interrupts in the IRQ core: the
 # same events, read a few instructions apart

@@ -8,10 +8,12 @@
 #
 # LABEL   result-name prefix, e.g. "6.1/main"
 # MODES   "stock", or a space-separated list of modes for our module, run
-#         one after the other in this boot: "iopoll0"/"iopoll1" set
-#         kernel.blk_iopoll=0/1 (module VM_MODULE); "iopoll1d" sets =1 with
-#         deferred re-arm (kernel.blk_iopoll_defer_us=200); the iopoll modes
-#         write both sysctls before every test; "noiopoll:KO" swaps in
+#         one after the other in this boot: "iopoll0" sets
+#         kernel.blk_iopoll=0 (module VM_MODULE); "iopoll1" =1 with the
+#         adaptive controller (the default); "iopoll1p" =1 with
+#         kernel.blk_iopoll_adaptive=0 (plain poller); "iopoll1d" =1 with a
+#         fixed deferred re-arm (kernel.blk_iopoll_defer_us=200); the iopoll
+#         modes write all three sysctls before every test; "noiopoll:KO" swaps in
 #         the IOPOLL=n build KO (rmmod + insmod with VM_MODPARAMS). Tests
 #         marked "# vmtest: once" run in the first mode only; in noiopoll
 #         mode only the tests marked "# vmtest: core" run (the IOPOLL=n
@@ -87,17 +89,20 @@ set_sysctl() {	# NAME VALUE: write, and read back
 		read -r v <"/proc/sys/kernel/$1" && [ "$v" = "$2" ]
 }
 
-set_mode() {	# stock | iopoll0 | iopoll1 | iopoll1d | noiopoll:KO
+set_mode() {	# stock | iopoll0 | iopoll1 | iopoll1p | iopoll1d | noiopoll:KO
+	local on=1 adaptive=1 defer=0
 	case $1 in
 	stock) return 0 ;;
-	iopoll0|iopoll1) use_module "$VM_MODULE" &&
-		set_sysctl blk_iopoll "${1#iopoll}" &&
-		set_sysctl blk_iopoll_defer_us 0 ;;
-	iopoll1d) use_module "$VM_MODULE" && set_sysctl blk_iopoll 1 &&
-		set_sysctl blk_iopoll_defer_us 200 ;;
-	noiopoll:*) use_module "${1#noiopoll:}" ;;
+	iopoll0) on=0 ;;
+	iopoll1) ;;
+	iopoll1p) adaptive=0 ;;
+	iopoll1d) adaptive=0 defer=200 ;;
+	noiopoll:*) use_module "${1#noiopoll:}"; return ;;
 	*) return 1 ;;
 	esac
+	use_module "$VM_MODULE" && set_sysctl blk_iopoll $on &&
+		set_sysctl blk_iopoll_adaptive $adaptive &&
+		set_sysctl blk_iopoll_defer_us $defer
 }
 
 # Kernel log lines after the marker line (the last one containing it).

@@ -8,7 +8,7 @@
 #
 # Environment from the runner: TEST_MANIFEST (one disk per line:
 # "serial=S size=BYTES kind=file|null [key=value...]"), TEST_MODE (stock,
-# iopoll0, iopoll1, iopoll1d, noiopoll), TEST_SCRATCH (a per-test tmpfs dir, also
+# iopoll0, iopoll1, iopoll1p, iopoll1d, noiopoll), TEST_SCRATCH (a per-test tmpfs dir, also
 # the cwd), TEST_KO (the virtio_blk.ko loaded now, for reloading), plus the
 # VM_* variables of scripts/vm/run. A test with a line "# vmtest: once"
 # runs in the first mode of a boot only (it switches modes itself); only

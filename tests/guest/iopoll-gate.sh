@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The adaptive controller's gate, which holds by construction on any host:
+# a queue-depth-1 or -2 workload never has the three requests in flight a
+# batch needs, so its interrupts complete inline, as with blk_iopoll=0: no
+# poller run, no deferral, no timer, apart from what a gate left open by
+# earlier deep I/O allows (at most 64 completion events per queue).  At
+# QD32 the gate opens and the controller defers re-arming.  Counters only,
+# nothing is timed.
+# vmtest: once (switches kernel.blk_iopoll itself)
+. "${0%/*}/../lib/guest.sh"
+
+need_ours
+need_disk null0
+d=$DISK
+S=/proc/sys/kernel
+GATE_EVENTS=64
+IOS=4096
+old=$(val $S/blk_iopoll) old_defer=$(val $S/blk_iopoll_defer_us)
+old_adaptive=$(val $S/blk_iopoll_adaptive)
+trap 'echo $old >$S/blk_iopoll; echo $old_defer >$S/blk_iopoll_defer_us; echo $old_adaptive >$S/blk_iopoll_adaptive' EXIT
+echo 1 >$S/blk_iopoll
+echo 1 >$S/blk_iopoll_adaptive
+echo 0 >$S/blk_iopoll_defer_us
+nq=$(vq_irqs "$d" | wc -l)
+slack=$((GATE_EVENTS * nq))
+
+run_qd() {	# QD -> "interrupts polls inline deferrals timer_polls"
+	echo 1 >"/sys/kernel/debug/virtio_blk/$d/reset"
+	run_fio "qd$1" --name=gate --filename="/dev/$d" --ioengine=libaio \
+		--direct=1 --rw=randread --bs=4k --iodepth="$1" --numjobs=1 \
+		--number_ios=$IOS --size=1G || fail "fio failed at QD$1"
+	echo "$(dbg_sum "$d" interrupts) $(dbg_sum "$d" polls)" \
+		"$(dbg_sum "$d" inline_irqs) $(dbg_sum "$d" deferrals)" \
+		"$(dbg_sum "$d" timer_polls)"
+}
+
+for qd in 1 2; do
+	read -r irq polls inl defer tp < <(run_qd $qd)
+	info "QD$qd: $irq interrupts, $inl inline, $polls poller runs, $defer deferrals, $tp timer polls"
+	[ "$irq" -gt 0 ] || fail "QD$qd: no interrupts"
+	[ "$polls" -le $slack ] && [ "$defer" -le $slack ] && [ "$tp" -le $slack ] ||
+		fail "QD$qd: $polls poller runs, $defer deferrals, $tp timer polls (gate allows $slack)"
+	[ $((inl + slack)) -ge "$irq" ] ||
+		fail "QD$qd: only $inl of $irq interrupts completed inline"
+done
+read -r irq polls inl defer tp < <(run_qd 32)
+info "QD32: $irq interrupts, $inl inline, $polls poller runs, $defer deferrals, $tp timer polls"
+[ "$defer" -gt 0 ] || fail "QD32: the controller never deferred"
+pass
