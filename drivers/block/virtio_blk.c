@@ -110,6 +110,7 @@ struct vblk_vq_stats {
 	u64 gate_rearms;	/* drained run re-armed: gate closed */
 	u64 deferrals;		/* drained run kept callbacks off */
 	u64 fallbacks;		/* deferred run found too little */
+	u64 timeout_recoveries;	/* stranded completions found by ->timeout */
 };
 
 /*
@@ -151,6 +152,8 @@ struct vblk_dev {
 	struct blk_mq_tag_set tag_set;
 	struct work_struct config_work;
 	struct dentry *debugfs;
+	atomic_t swallow_irqs;		/* fault injection, see debugfs */
+	unsigned long timeout_warned;	/* bit 0: said so once */
 	int index;
 	bool zeroes_may_unmap;
 	unsigned int iopoll_budget;	/* 0: follow kernel.blk_iopoll_budget */
@@ -1033,6 +1036,12 @@ static void vblk_vq_done(struct virtqueue *vq)
 	vblk_read_ctl(vblk, &ctl);
 	spin_lock_irqsave(&bvq->lock, flags);
 	bvq->stats.interrupts++;
+	if (unlikely(atomic_dec_if_positive(&vblk->swallow_irqs) >= 0)) {
+		/* injected fault: the ring is left with no one to drain it */
+		virtqueue_disable_cb(bvq->vq);
+		spin_unlock_irqrestore(&bvq->lock, flags);
+		return;
+	}
 	if (vblk_irq_to_poller(bvq, &ctl)) {
 		/* quiet until the poller has drained the ring; it re-arms */
 		vblk_iopoll_take(bvq);
@@ -1058,6 +1067,44 @@ static int vblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 	if (done)
 		blk_mq_start_stopped_hw_queue(hctx, true);
 	return done;
+}
+
+/*
+ * The one way this driver can lose a completion is a ring left with
+ * callbacks off and no poller to drain it.  A request that times out on
+ * such a ring is finished, not failed: drain it the way the interrupt
+ * does, which also turns callbacks back on, and say so once per disk.
+ * With nothing on the ring the device is just slow: keep waiting, as the
+ * block layer does without a handler.
+ */
+static enum blk_eh_timer_return vblk_timeout(struct request *rq)
+{
+	struct vblk_vq *bvq = rq->mq_hctx->driver_data;
+	struct vblk_dev *vblk = bvq->vblk;
+	struct vblk_req *vbr, *chain = NULL;
+	bool found = false;
+	unsigned long flags;
+	int n;
+
+	if (!bvq->vq->callback)
+		return BLK_EH_RESET_TIMER;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	n = vblk_pull_all(bvq, &chain);
+	if (n)
+		bvq->stats.timeout_recoveries++;
+	spin_unlock_irqrestore(&bvq->lock, flags);
+	if (!n)
+		return BLK_EH_RESET_TIMER;
+
+	for (vbr = chain; vbr; vbr = vbr->next)
+		found |= blk_mq_rq_from_pdu(vbr) == rq;
+	if (!test_and_set_bit(0, &vblk->timeout_warned))
+		dev_warn(&vblk->vdev->dev,
+			 "[%s] %s: %d completions found stranded on the ring at a timeout; recovered\n",
+			 vblk->disk->disk_name, bvq->name, n);
+	vblk_finish_irq(bvq, chain, n);
+	return found ? BLK_EH_DONE : BLK_EH_RESET_TIMER;
 }
 
 static int vblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
@@ -1099,6 +1146,7 @@ static const struct blk_mq_ops vblk_mq_ops = {
 	.init_hctx	= vblk_init_hctx,
 	.map_queues	= vblk_map_queues,
 	.poll		= vblk_poll,
+	.timeout	= vblk_timeout,
 };
 
 /* ------------------------------------------------------------------ */
@@ -1386,6 +1434,7 @@ static int vblk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "gate_rearms %llu\n", s.gate_rearms);
 	seq_printf(m, "deferrals %llu\n", s.deferrals);
 	seq_printf(m, "fallbacks %llu\n", s.fallbacks);
+	seq_printf(m, "timeout_recoveries %llu\n", s.timeout_recoveries);
 	seq_printf(m, "inflight %u\n", mod.inflight);
 	seq_printf(m, "gate %u\n", mod.gate);
 	seq_printf(m, "defer_ns %llu\n", mod.defer_ns);
@@ -1437,6 +1486,8 @@ static void vblk_debugfs_add(struct vblk_dev *vblk)
 	}
 	debugfs_create_file("reset", 0200, vblk->debugfs, vblk,
 			    &vblk_reset_fops);
+	debugfs_create_atomic_t("swallow_irqs", 0600, vblk->debugfs,
+				&vblk->swallow_irqs);
 }
 
 /* ------------------------------------------------------------------ */

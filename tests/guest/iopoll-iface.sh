@@ -5,7 +5,7 @@
 # kernel.blk_iopoll_defer_us (0..10000), kernel.blk_iopoll_adaptive (0/1),
 # /sys/block/vdX/iopoll_budget (0..256) and /sys/block/vdX/iopoll_adaptive
 # (-1..1) accept their range and reject anything else with EINVAL keeping
-# the old value; debugfs has one qN file per virtqueue with the eleven
+# the old value; debugfs has one qN file per virtqueue with the twelve
 # counters and the controller's state, and 'reset' zeroes the counters.
 # vmtest: once (switches kernel.blk_iopoll itself)
 . "${0%/*}/../lib/guest.sh"
@@ -81,7 +81,7 @@ nq=${#qfiles[@]}
 nirq=$(vq_irqs "$d" | wc -l)
 info "$d: $nq debugfs queue files, $nirq request vq interrupt lines"
 [ "$nq" -ge 1 ] && [ "$nq" -ge "$nirq" ] || fail "$nq qN files for $nirq request virtqueues"
-KEYS="budget_exhausted completed defer_ns deferrals fallbacks gate gate_rearms inflight inline_irqs interrupts kicks polls rearm_races timer_polls "
+KEYS="budget_exhausted completed defer_ns deferrals fallbacks gate gate_rearms inflight inline_irqs interrupts kicks polls rearm_races timeout_recoveries timer_polls "
 for ((i = 0; i < nq; i++)); do
 	[ -r "$dbg/q$i" ] || fail "queue files not numbered q0..q$((nq - 1))"
 	keys=$(awk '$2 ~ /^[0-9]+$/ && NF == 2 { print $1 }' "$dbg/q$i" | LC_ALL=C sort | tr '\n' ' ')
