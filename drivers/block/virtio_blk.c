@@ -836,8 +836,9 @@ static bool vblk_gate_open(struct vblk_moderation *m)
  * full, or waiting for completions), the rest of the wait is latency.
  * So: a submitter still adding work near the end of the wait had more to
  * give, wait longer; one that stopped earlier sets the target, its burst
- * plus an eighth; a batch of a full budget or more means the wait can
- * shrink.  Completions that came with no submission at all (the device
+ * plus a sixteenth (cutting a burst short costs a smaller batch,
+ * waiting past it costs idle time); a batch of a full budget or more means
+ * the wait can shrink.  Completions that came with no submission at all (the device
  * set the pace) leave the delay as it is: it gathered a batch.
  */
 static void vblk_learn_delay(struct vblk_moderation *m, int done, u64 now,
@@ -854,7 +855,7 @@ static void vblk_learn_delay(struct vblk_moderation *m, int done, u64 now,
 	else if (burst && now - m->last_submit_ns < waited / 8)
 		d += d / 4;
 	else if (burst)
-		d = (d + burst + burst / 8) / 2;
+		d = (d + burst + burst / 16) / 2;
 	m->defer_ns = clamp_t(u64, d, NSEC_PER_USEC,
 			      VBLK_DEFER_MAX_US * NSEC_PER_USEC);
 }
