@@ -197,6 +197,25 @@ def irq_counts(virtio):
     return out
 
 
+def all_irqs():
+    """Every interrupt the guest took: each row of /proc/interrupts summed
+    over CPUs (device vectors, LOC, IPIs, ...); ERR/MIS are error counts,
+    not interrupts, and are left out."""
+    out = {}
+    with open("/proc/interrupts") as f:
+        ncpu = len(f.readline().split())
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            name = parts[0].rstrip(":")
+            if name in ("ERR", "MIS"):
+                continue
+            out[name] = sum(int(x) for x in parts[1:1 + ncpu]
+                            if x.isdigit())
+    return out
+
+
 def softirqs():
     out = {}
     with open("/proc/softirqs") as f:
@@ -239,7 +258,9 @@ def settings(blk):
         "sysctl_blk_iopoll": read(f"{SYSCTL}/blk_iopoll"),
         "sysctl_blk_iopoll_budget": read(f"{SYSCTL}/blk_iopoll_budget"),
         "sysctl_blk_iopoll_defer_us": read(f"{SYSCTL}/blk_iopoll_defer_us"),
+        "sysctl_blk_iopoll_adaptive": read(f"{SYSCTL}/blk_iopoll_adaptive"),
         "sysfs_iopoll_budget": read(f"{base}/iopoll_budget"),
+        "sysfs_iopoll_adaptive": read(f"{base}/iopoll_adaptive"),
         "io_poll": read(f"{base}/queue/io_poll"),
         "scheduler": read(f"{base}/queue/scheduler"),
         "nr_hw_queues": len(os.listdir(f"{base}/mq"))
@@ -288,7 +309,7 @@ def snapshot(disk, trace=None, before=True):
         s["trace_offset"], s["trace_flush_iters"] = trace.flush_offset()
     s.update({"t": time.monotonic(), "wall": time.time(),
               "cpu": proc_stat_cpu(), "irq": irq_counts(disk["virtio"]),
-              "softirq": softirqs(),
+              "softirq": softirqs(), "irq_all": all_irqs(),
               "diskstat": [int(x) for x in
                            read(f"/sys/block/{disk['blk']}/stat", "").split()],
               "driver": driver_counters(disk["blk"])})
@@ -299,11 +320,31 @@ def snapshot(disk, trace=None, before=True):
 
 # ---------------------------------------------------------------- runs
 
+class Marker:
+    """Cell windows for the host: the guest rewrites OUT/cell-marker (the
+    writable 9p share) right before and after each fio run; the host's
+    sampler (scripts/bench/run) polls it and records QEMU's CPU time at
+    each change.  The file holds "<seq> <start|end> <counter>"."""
+
+    def __init__(self, out):
+        self.path = os.path.join(out, "cell-marker")
+        self.n = 0
+
+    def mark(self, seq, what):
+        self.n += 1
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{seq} {what} {self.n}\n")
+        os.rename(tmp, self.path)
+
+
 def apply_sysctls(cfg):
     """Set the config's sysctls; return a skip reason or None."""
     for key, val in cfg["sysctl"].items():
         path = f"{SYSCTL}/{key}"
         if not os.path.exists(path):
+            if key in planmod.OPTIONAL_ZERO and val == 0:
+                continue        # a build without the feature: it is off
             return f"driver has no {path}"
         write(path, val)
         back = read(path)
@@ -326,7 +367,9 @@ def run_fio(item, cfg, dev, plan, out_json):
                BENCH_JOBS=str(item["jobs"]),
                BENCH_RUNTIME=f"{round(plan['runtime'] * 1000)}ms",
                BENCH_RAMP=f"{round(plan['ramp'] * 1000)}ms")
-    cmd = ["fio", "--output-format=json", f"--output={out_json}",
+    # json+ keeps the completion-latency histogram (for the CDF plots)
+    ofmt = "json+" if item.get("hist") else "json"
+    cmd = ["fio", f"--output-format={ofmt}", f"--output={out_json}",
            *engine_args(cfg), os.path.join(JOBS, item["workload"] + ".fio")]
     limit = plan["runtime"] + plan["ramp"] + 60
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
@@ -465,6 +508,7 @@ def main():
     log(f"guest {info['kernel']} {info['accel_hint']} cpus={info['nr_cpus']} "
         f"stock={mods.stock_path} ours={mods.ours_path}")
 
+    marker = Marker(args.out)
     order = schedule(plan, args.phase)
     skip_reason = {}
     t_start = time.monotonic()
@@ -503,7 +547,9 @@ def main():
         stem = (f"{seq:04d}-r{rep}-{item['disk']}-{item['name']}-{cname}")
         fio_json = os.path.join(args.out, "raw", stem + ".fio.json")
         before = snapshot(disk, trace)
+        marker.mark(seq, "start")
         rc, tail, cmd = run_fio(item, cfg, dev, plan, fio_json)
+        marker.mark(seq, "end")
         after = snapshot(disk, trace, before=False)
         rec = {**base, "fio_json": os.path.relpath(fio_json, args.out),
                "fio_rc": rc, "fio_cmd": cmd, "dev": dev, "disk_info": disk,
