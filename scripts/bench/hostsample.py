@@ -11,8 +11,11 @@ threads, everything else), the host's busy jiffies and /proc/loadavg, into
 OUT/host-samples.jsonl.  The report turns consecutive start/end records
 into host CPU per I/O and other processes' share of the host CPUs.
 
-With pin=True the vCPU threads ("CPU <n>/TCG", "CPU <n>/KVM") are pinned to
-host CPU n mod ncpu as they appear (scripts/bench/run: BENCH_PIN=1).
+pin (scripts/bench/run: BENCH_PIN): "1" pins the vCPU threads ("CPU
+<n>/TCG", "CPU <n>/KVM") to host CPU n mod ncpu; "alt" pins them in the
+even repeats and lets them run on every host CPU in the odd ones, so one
+boot measures whether pinning lowers the spread (the report compares the
+two halves); "0" (default) leaves them alone.
 """
 import json
 import os
@@ -61,18 +64,20 @@ def find_qemu(outdir):
 
 
 class Sampler(threading.Thread):
-    def __init__(self, outdir, pin=False):
+    def __init__(self, outdir, pin="0"):
         super().__init__(daemon=True)
         self.outdir = outdir
         self.marker = os.path.join(outdir, "cell-marker")
-        self.pin = pin
+        self.pin = pin if pin in ("1", "alt") else None
         self.pinned = {}
+        self.want_pin = pin == "1"
         self.stop_ev = threading.Event()
         self.pid = None
         self.records = []
         self.polls = 0
         self.cpu_s = 0.0
         self.ncpu = os.cpu_count()
+        self.all_cpus = os.sched_getaffinity(0)
 
     def sample(self, tag):
         threads = {"vcpu": 0, "other": 0}
@@ -88,23 +93,28 @@ class Sampler(threading.Thread):
                 continue
             grp = "vcpu" if r[0].startswith("CPU ") else "other"
             threads[grp] += r[1]
-            if self.pin and grp == "vcpu" and tid not in self.pinned:
+            if self.pin and grp == "vcpu":
                 self._pin(int(tid), r[0])
         with open("/proc/loadavg") as f:
             load = f.read().split()
         return {"marker": tag, "t": time.monotonic(),
                 "qemu_ticks": tot[1] if tot else None,
                 "threads": threads, "host_busy": host_busy_jiffies(),
-                "loadavg": load[:3], "running": load[3]}
+                "loadavg": load[:3], "running": load[3],
+                "pinned": self.want_pin if self.pin else None}
 
     def _pin(self, tid, comm):
+        """Pin (or unpin) one vCPU thread as self.want_pin says."""
         try:
             n = int(comm.split()[1].split("/")[0])
-            cpu = n % self.ncpu
-            os.sched_setaffinity(tid, {cpu})
-            self.pinned[str(tid)] = cpu
+            cpus = {sorted(self.all_cpus)[n % len(self.all_cpus)]} \
+                if self.want_pin else set(self.all_cpus)
+            if os.sched_getaffinity(tid) != cpus:
+                os.sched_setaffinity(tid, cpus)
+            self.pinned[str(tid)] = sorted(cpus)[0] if self.want_pin \
+                else None
         except (ValueError, IndexError, OSError):
-            self.pinned[str(tid)] = None
+            pass
 
     def run(self):
         t_cpu0 = time.thread_time()
@@ -128,6 +138,10 @@ class Sampler(threading.Thread):
                 if tag == last or not tag:
                     continue
                 last = tag
+                parts = tag.split()
+                if self.pin == "alt" and len(parts) >= 4 and \
+                        parts[1] == "start" and parts[3][1:].isdigit():
+                    self.want_pin = int(parts[3][1:]) % 2 == 0
                 rec = self.sample(tag)
                 out.write(json.dumps(rec) + "\n")
                 out.flush()
@@ -137,7 +151,7 @@ class Sampler(threading.Thread):
                                   "t": time.monotonic(),
                                   "sampler_cpu_s": self.cpu_s,
                                   "polls": self.polls, "pid": self.pid,
-                                  "pinned": self.pinned,
+                                  "pin": self.pin, "pinned": self.pinned,
                                   "clk_tck": os.sysconf("SC_CLK_TCK"),
                                   "host_ncpu": self.ncpu}) + "\n")
             out.close()

@@ -33,12 +33,28 @@ DISKS = {
         "blockdev": ("null-co,node-name=blat20us,size=2147483648,"
                      "read-zeroes=on,latency-ns=20000"),
     },
+    # a real filesystem: a raw image file in host tmpfs (scripts/bench/run
+    # creates it per boot), ext4 made in the guest, fio on files in it
+    "ext4": {
+        "desc": "raw image file in host tmpfs (/dev/shm), ext4 made in the "
+                "guest (mkfs.ext4), fio on files in it",
+        "size": 1536 << 20,
+        "image": True,
+        "fs": "ext4",
+    },
 }
+# fio workloads that run on a file in the filesystem, and the file size
+FS_FILE_SIZE = "256m"
 
 
-def disk_qemu_args(name, num_queues):
-    """Raw QEMU arguments for one bench disk (one launcher -d value)."""
+def disk_qemu_args(name, num_queues, image=None):
+    """Raw QEMU arguments for one bench disk (one launcher -d value);
+    image: the host file behind an image disk."""
     d = DISKS[name]
+    if d.get("image"):
+        return (f"-blockdev driver=file,node-name=b{name},filename={image},"
+                f"aio=threads -device virtio-blk-pci,drive=b{name},"
+                f"num-queues={num_queues},serial=bench-{name}")
     node = d["blockdev"].split("node-name=")[1].split(",")[0]
     return (f"-blockdev {d['blockdev']} -device virtio-blk-pci,drive={node},"
             f"num-queues={num_queues},serial=bench-{name}")
@@ -137,6 +153,18 @@ def _core_spec(cfgs):
     return spec
 
 
+# configurations on the filesystem cells (the polled-queue reference is
+# left out: fsync and io_uring hipri on a file are a different engine path)
+FS_CONFIGS = ["stock", "off", f"b{REF_BUDGET}", AUTO_CONFIG]
+
+
+def _fs_spec(cfgs):
+    """ext4 on a tmpfs-backed image: a database-like mix (8k random 70/30
+    read/write, fsync every 16 writes, 4 jobs at QD4 each on one file) and
+    a sequential 1M write then read."""
+    return [("ext4", "dbmix", 4, 4, cfgs), ("ext4", "seq1m", 4, 1, cfgs)]
+
+
 def make_plan(mode):
     """mode: quick | default | full.  Returns a JSON-able dict."""
     if mode == "quick":
@@ -160,7 +188,7 @@ def make_plan(mode):
     if mode == "full":
         # the default cells plus the budget sweep (every budget) on the
         # headline randread cells of both disks, more repeats
-        spec = _core_spec(CORE)
+        spec = _core_spec(CORE) + _fs_spec(FS_CONFIGS + [DEFER_CONFIG])
         sweep = [c for c in SWEEP if c not in CORE]
         spec += [(d, "randread", q, j, ["stock"] + sweep)
                  for d, q, j in (("null", 1, 1), ("null", 32, 1),
@@ -170,7 +198,8 @@ def make_plan(mode):
     # default: about 25 minutes per kernel on the 2-core TCG host (see
     # scripts/bench/README.md for the noise these values were chosen from)
     return {"mode": mode, "runtime": 3, "ramp": 1, "repeats": 4,
-            "trace_repeats": 1, "main": _items(_core_spec(CORE)),
+            "trace_repeats": 1,
+            "main": _items(_core_spec(CORE) + _fs_spec(FS_CONFIGS)),
             "trace": trace}
 
 

@@ -215,6 +215,8 @@ def run_metrics(rec, fio, user_hz, trace=None, host=None):
                 other = (e["host_busy"] - s["host_busy"] - q) / hz
                 m["host_other_load"] = max(0.0, other) / (dt * ncpu)
             m["host_loadavg_start"] = float(s["loadavg"][0])
+            if s.get("pinned") is not None:
+                m["host_pinned"] = int(bool(s["pinned"]))
     return m, bins
 
 
@@ -235,7 +237,7 @@ def host_windows(pdir):
     starts, out = {}, {}
     for r in recs:
         parts = str(r.get("marker", "")).split()
-        if len(parts) != 3 or "qemu_ticks" not in r:
+        if len(parts) < 3 or "qemu_ticks" not in r:
             continue
         if parts[1] == "start":
             starts[parts[0]] = r
@@ -245,7 +247,7 @@ def host_windows(pdir):
     # to the next cell's start
     gaps = []
     ends = sorted((r for r in recs
-                   if len(str(r.get("marker", "")).split()) == 3 and
+                   if len(str(r.get("marker", "")).split()) >= 3 and
                    str(r["marker"]).split()[1] == "end" and
                    "qemu_ticks" in r), key=lambda r: r["t"])
     svals = sorted(starts.values(), key=lambda r: r["t"])
@@ -423,9 +425,10 @@ def target_list(data):
     for k in data["groups"]:
         if k[0] == "main" and k[3] == "stock" and (k[1], k[2]) not in cells:
             cells.append((k[1], k[2]))
-    order = {c: i for i, c in enumerate(cells_of(data, "main", "null") +
-                                        cells_of(data, "main", "lat20us"))}
-    cells.sort(key=lambda dc: (dc[0] != "null", order.get(dc[1], 99)))
+    disks = list(planmod.DISKS)
+    order = {(d, c): i for i, (d, c) in enumerate(
+        (d, c) for d in disks for c in cells_of(data, "main", d))}
+    cells.sort(key=lambda dc: order.get(dc, 999))
     for disk, cell in cells:
         where = f"{disk} {cell}"
         T.append((f"iops/{disk}/{cell}", f"IOPS ≥ 0.97× stock ({where})",
@@ -433,7 +436,8 @@ def target_list(data):
         T.append((f"cpu/{disk}/{cell}",
                   f"guest CPU/IO ≤ 1.05× stock ({where})",
                   disk, cell, "cpu_us_per_io", "le", 1.05, "stock"))
-        qd = _qd(cell)
+        # the latency targets are for the random 4k cells (QD sweep)
+        qd = _qd(cell) if cell.startswith("rand") else None
         if qd == 1:
             T.append((f"lat_mean/{disk}/{cell}",
                       f"mean latency ≤ 1.03× stock ({where})",
@@ -758,11 +762,58 @@ def noise_section(data):
                   + (f" over {wall:.0f} s "
                      f"({smp.get('sampler_cpu_s', 0) / wall * 100:.2f}% of "
                      "one CPU)" if wall else "") + ".")
-        if smp.get("pinned"):
+        if smp.get("pin") == "1" and smp.get("pinned"):
             L[-1] += (" vCPU threads pinned (BENCH_PIN=1): " +
                       ", ".join(f"tid {t}→CPU {c}" for t, c in
                                 sorted(smp["pinned"].items())) + ".")
+    L += [""] + pin_comparison(data)
     return L + [""]
+
+
+def pin_comparison(data):
+    """BENCH_PIN=alt: vCPU threads pinned in even repeats only.  Compare the
+    spread of the repeats with and without pinning: per (cell, config), the
+    coefficient of variation of IOPS within each half, and the spread of
+    the paired IOPS ratios to stock; medians over cells."""
+    halves = {0: {}, 1: {}}
+    for r in data["runs"]:
+        m = r.get("metrics", {})
+        if r.get("phase") != "main" or "host_pinned" not in m:
+            continue
+        k = (r["disk"], r["cell"], r["config"])
+        halves[m["host_pinned"]].setdefault(k, {})[r["rep"]] = m["iops"]
+    if not halves[0] or not halves[1]:
+        return []
+    res = {}
+    for pin, groups in halves.items():
+        cvs, rsp, lvl = [], [], []
+        for k, reps in groups.items():
+            v = list(reps.values())
+            if len(v) >= 2 and statistics.mean(v) > 0:
+                cvs.append(statistics.stdev(v) / statistics.mean(v))
+            st = groups.get(k[:2] + ("stock",), {})
+            rat = [reps[x] / st[x] for x in reps if st.get(x)]
+            if k[2] != "stock" and len(rat) >= 2:
+                rsp.append(statistics.stdev(rat) / statistics.mean(rat))
+            if v:
+                lvl.append(statistics.median(v))
+        res[pin] = (cvs, rsp, lvl)
+    out = ["Pinning (BENCH_PIN=alt: vCPU threads pinned to one host CPU "
+           "each in even repeats, free in odd ones, same boot):", "",
+           "| vCPU threads | cells | median IOPS CV across repeats | median "
+           "CV of paired IOPS ratios to stock |",
+           "|---|---|---|---|"]
+    for pin in (1, 0):
+        cvs, rsp, _ = res[pin]
+        out.append(f"| {'pinned' if pin else 'free'} | {len(cvs)} | "
+                   + (f"{statistics.median(cvs) * 100:.1f}%" if cvs
+                      else "n/a") + " | "
+                   + (f"{statistics.median(rsp) * 100:.1f}%" if rsp
+                      else "n/a") + " |")
+    data["pin_comparison"] = {
+        "pinned": {"iops_cv": res[1][0], "ratio_cv": res[1][1]},
+        "free": {"iops_cv": res[0][0], "ratio_cv": res[0][1]}}
+    return out + [""]
 
 
 def hostsample_poll():
@@ -899,7 +950,9 @@ def write_table(data, path):
             ("xtrans_per_io", False), ("irq_all_per_io", True),
             ("irq_loc_per_io", False), ("drv_compl_per_poll", False),
             ("host_other_load", False)]
-    for disk in sorted({k[1] for k in data["groups"] if k[0] == "main"}):
+    for disk in sorted({k[1] for k in data["groups"] if k[0] == "main"},
+                       key=lambda d: list(planmod.DISKS).index(d)
+                       if d in planmod.DISKS else 99):
         desc = plan.get("disks", {}).get(disk, disk)
         cells = cells_of(data, "main", disk)
         L += [f"## Disk `{disk}`", "", f"`{desc}`", "", "### Throughput and "
@@ -1306,7 +1359,12 @@ def write_readme(results):
               f"[table]({d}/table.md) · [summary.csv]({d}/summary.csv) · "
               f"[summary.json]({d}/summary.json) · " +
               " · ".join(f"[{p[:-4]}]({d}/{p})" for p in s.get("plots", [])),
-              "", reading(s), ""]
+              ""]
+        if "primary" not in s:
+            L += ["(Summary from an older report: rerun "
+                  f"`scripts/bench/report.py` on {d} for this section.)", ""]
+            continue
+        L += [reading(s), ""]
         ht = headline_table(s)
         if ht:
             L += ht + [""]
@@ -1363,6 +1421,7 @@ def report_kernel(rdir):
                                "max": max(widths), "qd32": qd32}
                if widths else None,
                "sampler": data["sampler"],
+               "pin_comparison": data.get("pin_comparison"),
                "setup": setup_summary(data),
                "trace_check": trace_check(data),
                "groups_by_name": by_name, "runs": data["runs"]}
