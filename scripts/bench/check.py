@@ -23,6 +23,13 @@ PLOTS = ("iops_vs_qd.svg", "p99_vs_qd.svg", "irq_per_io_vs_qd.svg",
 VERDICTS = ("met", "not met", "undecided", None)
 
 
+def expected_verdict(est, kind, thr):
+    """The rule of scripts/bench/README.md, restated independently."""
+    good_lo = est["lo"] >= thr if kind == "ge" else est["hi"] <= thr
+    bad = est["hi"] < thr if kind == "ge" else est["lo"] > thr
+    return "met" if good_lo else "not met" if bad else "undecided"
+
+
 def check_kernel(results, kver, problems):
     dirs = sorted(glob.glob(os.path.join(results, f"{kver}-*")))
     dirs = [d for d in dirs if os.path.isfile(os.path.join(d, "meta.json"))]
@@ -62,6 +69,11 @@ def check_kernel(results, kver, problems):
         if est and not est["lo"] <= est["median"] <= est["hi"]:
             problems.append(f"{name}: target {t.get('id')}: median outside "
                             f"its interval {est}")
+        if est and est["n"] >= 2 and t.get("verdict") != \
+                expected_verdict(est, t["kind"], t["threshold"]):
+            problems.append(f"{name}: target {t.get('id')}: verdict "
+                            f"{t.get('verdict')!r} does not follow from "
+                            f"{est} against {t['threshold']}")
     if not any("host_cpu_us_per_io" in r.get("metrics", {})
                for r in s.get("runs", [])):
         problems.append(f"{name}: no host CPU per I/O (host sampler)")

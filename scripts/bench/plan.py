@@ -195,9 +195,10 @@ def make_plan(mode):
                                  ("null", 32, 2), ("lat20us", 32, 1))]
         return {"mode": mode, "runtime": 3, "ramp": 1, "repeats": 6,
                 "trace_repeats": 2, "main": _items(spec), "trace": trace}
-    # default: about 25 minutes per kernel on the 2-core TCG host (see
-    # scripts/bench/README.md for the noise these values were chosen from)
-    return {"mode": mode, "runtime": 3, "ramp": 1, "repeats": 4,
+    # default: about 25 minutes per kernel on the 2-core TCG host; 4
+    # repeats of 2.5 s cells, chosen from the measured spread of the paired
+    # ratios (scripts/bench/README.md, "Choosing repeats and cell length")
+    return {"mode": mode, "runtime": 2.5, "ramp": 0.75, "repeats": 4,
             "trace_repeats": 1,
             "main": _items(_core_spec(CORE) + _fs_spec(FS_CONFIGS)),
             "trace": trace}
