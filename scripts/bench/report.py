@@ -971,6 +971,24 @@ def write_table(data, path):
               "---|---|---|---|"]
         L += table_rows(data, "main", disk, cells, ctrs)
         L.append("")
+        ctl = [("drv_inline_frac", False), ("drv_deferrals_per_io", False),
+               ("drv_timer_polls_per_io", False),
+               ("drv_compl_per_poll", False), ("drv_exhausted_frac", False),
+               ("irqpoll_softirq_per_io", False)]
+        rows = [r for r in table_rows(data, "main", disk, cells, ctl)
+                if r.count("n/a") < len(ctl) and " | stock | " not in r]
+        if rows:
+            L += ["### Driver decisions (ours, debugfs)", "",
+                  "Interrupts completed inline by the adaptive controller's "
+                  "gate (share of the disk's interrupts), deferrals (drained "
+                  "runs that kept callbacks off and armed the timer) and "
+                  "timer polls per I/O, completions per poller run, poller "
+                  "runs that used the whole budget, IRQ_POLL softirqs per "
+                  "I/O; n/a where the build has no such counter.", "",
+                  "| cell | config | n | inline share | deferrals/IO | timer "
+                  "polls/IO | completions/poll | budget-exhausted polls | "
+                  "IRQ_POLL softirqs/IO |",
+                  "|---|---|---|---|---|---|---|---|---|"] + rows + [""]
 
     # host-side cross-check
     tkeys = sorted(k for k in data["groups"] if k[0] == "trace")
