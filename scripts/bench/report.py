@@ -530,7 +530,7 @@ def fmt(v, metric=""):
     if v is None:
         return "n/a"
     if metric == "iops":
-        return f"{v / 1000:.1f}k"
+        return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
     a = abs(v)
     if a >= 100:
         return f"{v:.0f}"
