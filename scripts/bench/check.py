@@ -5,8 +5,10 @@ tests/host/bench-quick.sh; handy after any `make bench`).
 
 usage: scripts/bench/check.py RESULTS_DIR KERNEL...
 Exit 0 when every kernel has a result dir with a table, a summary (JSON and
-CSV) with non-zero IOPS for every (cell, config), all plots as SVG, and the
-README links it; 1 otherwise (problems printed).
+CSV) with non-zero IOPS for every (cell, config), targets with verdicts
+from intervals that contain their medians, host CPU per I/O from the host
+sampler, the QD and latency CDF plots as SVG, and the README links it; 1
+otherwise (problems printed).
 """
 import csv
 import glob
@@ -15,8 +17,17 @@ import os
 import sys
 import xml.etree.ElementTree as ET
 
-PLOTS = ("iops_vs_budget.svg", "p99_vs_budget.svg", "irq_per_io_vs_qd.svg",
-         "cpu_per_io_vs_qd.svg")
+PLOTS = ("iops_vs_qd.svg", "p99_vs_qd.svg", "irq_per_io_vs_qd.svg",
+         "cpu_per_io_vs_qd.svg", "host_cpu_per_io_vs_qd.svg",
+         "clat_cdf_qd1.svg")
+VERDICTS = ("met", "not met", "undecided", None)
+
+
+def expected_verdict(est, kind, thr):
+    """The rule of scripts/bench/README.md, restated independently."""
+    good_lo = est["lo"] >= thr if kind == "ge" else est["hi"] <= thr
+    bad = est["hi"] < thr if kind == "ge" else est["lo"] > thr
+    return "met" if good_lo else "not met" if bad else "undecided"
 
 
 def check_kernel(results, kver, problems):
@@ -50,6 +61,22 @@ def check_kernel(results, kver, problems):
                         f"(skipped: {s.get('skipped')})")
     if len(s.get("targets", [])) < 8:
         problems.append(f"{name}: targets not evaluated")
+    for t in s.get("targets", []):
+        if t.get("verdict") not in VERDICTS:
+            problems.append(f"{name}: target {t.get('id')}: bad verdict "
+                            f"{t.get('verdict')!r}")
+        est = t.get("estimate")
+        if est and not est["lo"] <= est["median"] <= est["hi"]:
+            problems.append(f"{name}: target {t.get('id')}: median outside "
+                            f"its interval {est}")
+        if est and est["n"] >= 2 and t.get("verdict") != \
+                expected_verdict(est, t["kind"], t["threshold"]):
+            problems.append(f"{name}: target {t.get('id')}: verdict "
+                            f"{t.get('verdict')!r} does not follow from "
+                            f"{est} against {t['threshold']}")
+    if not any("host_cpu_us_per_io" in r.get("metrics", {})
+               for r in s.get("runs", [])):
+        problems.append(f"{name}: no host CPU per I/O (host sampler)")
     try:
         with open(os.path.join(d, "summary.csv"), newline="") as f:
             rows = list(csv.DictReader(f))

@@ -197,6 +197,25 @@ def irq_counts(virtio):
     return out
 
 
+def all_irqs():
+    """Every interrupt the guest took: each row of /proc/interrupts summed
+    over CPUs (device vectors, LOC, IPIs, ...); ERR/MIS are error counts,
+    not interrupts, and are left out."""
+    out = {}
+    with open("/proc/interrupts") as f:
+        ncpu = len(f.readline().split())
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            name = parts[0].rstrip(":")
+            if name in ("ERR", "MIS"):
+                continue
+            out[name] = sum(int(x) for x in parts[1:1 + ncpu]
+                            if x.isdigit())
+    return out
+
+
 def softirqs():
     out = {}
     with open("/proc/softirqs") as f:
@@ -239,7 +258,9 @@ def settings(blk):
         "sysctl_blk_iopoll": read(f"{SYSCTL}/blk_iopoll"),
         "sysctl_blk_iopoll_budget": read(f"{SYSCTL}/blk_iopoll_budget"),
         "sysctl_blk_iopoll_defer_us": read(f"{SYSCTL}/blk_iopoll_defer_us"),
+        "sysctl_blk_iopoll_adaptive": read(f"{SYSCTL}/blk_iopoll_adaptive"),
         "sysfs_iopoll_budget": read(f"{base}/iopoll_budget"),
+        "sysfs_iopoll_adaptive": read(f"{base}/iopoll_adaptive"),
         "io_poll": read(f"{base}/queue/io_poll"),
         "scheduler": read(f"{base}/queue/scheduler"),
         "nr_hw_queues": len(os.listdir(f"{base}/mq"))
@@ -288,7 +309,7 @@ def snapshot(disk, trace=None, before=True):
         s["trace_offset"], s["trace_flush_iters"] = trace.flush_offset()
     s.update({"t": time.monotonic(), "wall": time.time(),
               "cpu": proc_stat_cpu(), "irq": irq_counts(disk["virtio"]),
-              "softirq": softirqs(),
+              "softirq": softirqs(), "irq_all": all_irqs(),
               "diskstat": [int(x) for x in
                            read(f"/sys/block/{disk['blk']}/stat", "").split()],
               "driver": driver_counters(disk["blk"])})
@@ -299,11 +320,31 @@ def snapshot(disk, trace=None, before=True):
 
 # ---------------------------------------------------------------- runs
 
+class Marker:
+    """Cell windows for the host: the guest rewrites OUT/cell-marker (the
+    writable 9p share) right before and after each fio run; the host's
+    sampler (scripts/bench/run) polls it and records QEMU's CPU time at
+    each change.  The file holds "<seq> <start|end> <counter> r<repeat>"."""
+
+    def __init__(self, out):
+        self.path = os.path.join(out, "cell-marker")
+        self.n = 0
+
+    def mark(self, seq, what, rep):
+        self.n += 1
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(f"{seq} {what} {self.n} r{rep}\n")
+        os.rename(tmp, self.path)
+
+
 def apply_sysctls(cfg):
     """Set the config's sysctls; return a skip reason or None."""
     for key, val in cfg["sysctl"].items():
         path = f"{SYSCTL}/{key}"
         if not os.path.exists(path):
+            if key in planmod.OPTIONAL_ZERO and val == 0:
+                continue        # a build without the feature: it is off
             return f"driver has no {path}"
         write(path, val)
         back = read(path)
@@ -318,16 +359,54 @@ def engine_args(cfg):
     return [f"--ioengine={cfg['engine']}"]
 
 
-def run_fio(item, cfg, dev, plan, out_json):
+FS_MNT = "/tmp/bench-fs"
+
+
+class FsDisk:
+    """A disk with a filesystem made in this boot (plan DISKS "fs"): made
+    on first use, mounted around each run and unmounted after it, so the
+    module can be swapped between runs.  fio's files are laid out once per
+    workload (fio --create_only) before their first measured run."""
+
+    def __init__(self, name, fstype):
+        self.name, self.fstype = name, fstype
+        self.made = False
+        self.broken = None
+        self.laid_out = set()
+        self.mnt = os.path.join(FS_MNT, name)
+
+    def mount(self, dev):
+        if not self.made:
+            sh("modprobe", self.fstype, check=False)
+            sh(f"mkfs.{self.fstype}", "-q", "-F", "-E",
+               "lazy_itable_init=0,lazy_journal_init=0", dev)
+            self.made = True
+        os.makedirs(self.mnt, exist_ok=True)
+        sh("mount", "-t", self.fstype, "-o", "noatime", dev, self.mnt)
+
+    def umount(self):
+        if os.path.ismount(self.mnt):
+            sh("umount", self.mnt)
+
+    def path(self, workload):
+        return os.path.join(self.mnt, workload + ".dat")
+
+
+def run_fio(item, cfg, dev, plan, out_json, create_only=False):
     """One fio run; returns (exit status, output tail, command).  fio takes
     whole seconds unless given a unit, so times go in as milliseconds.  On
     a hang the whole process group is killed so no job keeps the disk."""
     env = dict(os.environ, BENCH_DEV=dev, BENCH_QD=str(item["qd"]),
                BENCH_JOBS=str(item["jobs"]),
                BENCH_RUNTIME=f"{round(plan['runtime'] * 1000)}ms",
-               BENCH_RAMP=f"{round(plan['ramp'] * 1000)}ms")
-    cmd = ["fio", "--output-format=json", f"--output={out_json}",
+               BENCH_RAMP=f"{round(plan['ramp'] * 1000)}ms",
+               BENCH_SIZE=planmod.FS_FILE_SIZE)
+    # json+ keeps the completion-latency histogram (for the CDF plots)
+    ofmt = "json+" if item.get("hist") else "json"
+    cmd = ["fio", f"--output-format={ofmt}", f"--output={out_json}",
            *engine_args(cfg), os.path.join(JOBS, item["workload"] + ".fio")]
+    if create_only:
+        cmd.insert(1, "--create_only=1")
     limit = plan["runtime"] + plan["ramp"] + 60
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True,
@@ -465,6 +544,8 @@ def main():
     log(f"guest {info['kernel']} {info['accel_hint']} cpus={info['nr_cpus']} "
         f"stock={mods.stock_path} ours={mods.ours_path}")
 
+    marker = Marker(args.out)
+    fsdisks = {}
     order = schedule(plan, args.phase)
     skip_reason = {}
     t_start = time.monotonic()
@@ -500,11 +581,34 @@ def main():
             continue
         disk = disks[item["disk"]]
         dev = device_node(item["disk"], disk)
+        fs = None
+        if planmod.DISKS[item["disk"]].get("fs"):
+            fs = fsdisks.setdefault(item["disk"], FsDisk(
+                item["disk"], planmod.DISKS[item["disk"]]["fs"]))
+            try:
+                if fs.broken:
+                    raise RuntimeError(fs.broken)
+                fs.mount(dev)
+            except RuntimeError as e:
+                if not fs.broken:
+                    log(f"{item['disk']}: {e}")
+                fs.broken = str(e).splitlines()[0]
+                record({**base, "skipped": f"filesystem: {fs.broken}"})
+                continue
+            dev = fs.path(item["workload"])
+            if item["workload"] not in fs.laid_out:
+                lay = os.path.join(args.out, "raw", ".layout.json")
+                run_fio(item, cfg, dev, plan, lay, create_only=True)
+                fs.laid_out.add(item["workload"])
         stem = (f"{seq:04d}-r{rep}-{item['disk']}-{item['name']}-{cname}")
         fio_json = os.path.join(args.out, "raw", stem + ".fio.json")
         before = snapshot(disk, trace)
+        marker.mark(seq, "start", rep)
         rc, tail, cmd = run_fio(item, cfg, dev, plan, fio_json)
+        marker.mark(seq, "end", rep)
         after = snapshot(disk, trace, before=False)
+        if fs:
+            fs.umount()
         rec = {**base, "fio_json": os.path.relpath(fio_json, args.out),
                "fio_rc": rc, "fio_cmd": cmd, "dev": dev, "disk_info": disk,
                "settings": settings(disk["blk"]),
