@@ -89,7 +89,7 @@ awk -v d="$d" '/ event=/ { next }
 		s[f["q"] " " kv[1]] += kv[2]
 	  }
 	  n++ }
-	END { for (k in s) print k, s[k]; print "reports", n > "/dev/stderr" }' \
+	END { for (k in s) print k, s[k]; print n " queue reports" > "/dev/stderr" }' \
 	"$TEST_SCRATCH/p.out" 2>"$TEST_SCRATCH/p.n" | sort >"$TEST_SCRATCH/got"
 diff "$TEST_SCRATCH/want" "$TEST_SCRATCH/got" >"$TEST_SCRATCH/diff" ||
 	{ sed 's/^/#   /' "$TEST_SCRATCH/diff"; fail "vblkstat -p deltas (>) differ from the counter deltas (<)"; }
