@@ -65,7 +65,7 @@ inner() {
 
 	export DEBIAN_FRONTEND=noninteractive
 	local t0=$SECONDS t_in t_out
-	apt-get install -y -q --no-install-recommends --no-download "$deb" >>"$log" 2>&1 ||
+	apt-get install -y -q --no-install-recommends "$deb" >>"$log" 2>&1 ||
 		{ tail -n 20 "$log"; fail "apt-get install $deb failed"; }
 	t_in=$((SECONDS - t0))
 	installed || fail "$pkg is not installed after apt-get install"
