@@ -20,7 +20,11 @@ KDIR ?= /lib/modules/$(KVER)/build
 SRCS := Kbuild drivers/block/Kbuild drivers/block/virtio_blk.c \
 	include/virtio_blk_compat.h
 SUFFIX := $(if $(filter y,$(IOPOLL)),,-noiopoll)
-KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C))
+# MODULE_VERSION: git-based (scripts/version.sh); DKMS passes its
+# PACKAGE_VERSION, which the Debian package sets to the package version.
+VBLK_VERSION ?= $(shell sh scripts/version.sh 2>/dev/null)
+KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C)) \
+	$(if $(VBLK_VERSION),VBLK_VERSION=$(VBLK_VERSION))
 
 .PHONY: all modules modules-all deps check check-stress bench clean
 
@@ -80,11 +84,22 @@ clean:
 #                        under .cache/intree/) and build it there with
 #                        VIRTIO_BLK_IOPOLL=y and =n; INTREE_ARGS= for more
 #   make check-intree    the in-tree test (too slow for make check)
+#   make deb             the Debian package virtio-blk-iopoll-dkms, version
+#                        from git: build/deb/virtio-blk-iopoll-dkms_<v>_all.deb
+#                        (scripts/deb.sh; install: apt install ./<file>.deb)
+#   make version         the version that MODULE_VERSION, DKMS and the
+#                        package get (scripts/version.sh)
 
-.PHONY: dkms-srcs dkms-install dkms-remove dkms-status intree check-intree
+.PHONY: dkms-srcs dkms-install dkms-remove dkms-status intree check-intree deb version
 
 dkms-srcs:
 	@echo $(SRCS)
+
+deb:
+	scripts/deb.sh
+
+version:
+	@scripts/version.sh
 
 dkms-install:
 	scripts/dkms.sh install $(KVER)

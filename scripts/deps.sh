@@ -45,7 +45,7 @@ pkgs=(
 	"$src612"
 	qemu-system-x86 qemu-utils busybox-static cpio xz-utils
 	fio util-linux e2fsprogs python3 gnuplot-nox
-	dkms
+	dkms debhelper dh-dkms
 )
 apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
 

@@ -60,10 +60,13 @@ module_path() {
 # dkms replaces a module the kernel ships only if ours has a newer or
 # different MODULE_VERSION; the stock virtio_blk has none, and neither two
 # versionless modules nor a plain "dkms autoinstall" on a kernel upgrade
-# get past that check.  The staged copy of the driver therefore declares
-# PACKAGE_VERSION; a version the driver declares itself must be the same.
+# get past that check.  A driver with MODULE_VERSION(VBLK_VERSION) gets
+# PACKAGE_VERSION from the build (dkms.conf passes VBLK_VERSION); otherwise
+# the staged copy of the driver declares PACKAGE_VERSION, and a version the
+# driver declares itself must be the same.
 stamp_version() {
 	local have
+	grep -q '^MODULE_VERSION(VBLK_VERSION);' "$1" && return 0
 	have=$(sed -n 's/^MODULE_VERSION("\(.*\)");$/\1/p' "$1")
 	if [ -z "$have" ]; then
 		printf '\n/* added by scripts/dkms.sh from dkms.conf */\nMODULE_VERSION("%s");\n' \

@@ -1872,3 +1872,6 @@ module_exit(vblk_exit);
 MODULE_DESCRIPTION("Virtio block driver with budgeted irq_poll completion");
 MODULE_AUTHOR("virtio-blk iopoll developers");
 MODULE_LICENSE("GPL");
+#ifdef VBLK_VERSION
+MODULE_VERSION(VBLK_VERSION);
+#endif
