@@ -85,6 +85,21 @@ static inline int compat_set_write_cache(struct request_queue *q, bool wc)
 #endif /* BLK_FEAT_WRITE_CACHE */
 
 /*
+ * 6.11+ makes a queue non-rotational unless the driver sets
+ * BLK_FEAT_ROTATIONAL; before, every queue started rotational.
+ */
+#ifdef BLK_FEAT_ROTATIONAL
+static inline void compat_lim_rotational(struct queue_limits *lim)
+{
+	lim->features |= BLK_FEAT_ROTATIONAL;
+}
+#else
+static inline void compat_lim_rotational(struct queue_limits *lim)
+{
+}
+#endif
+
+/*
  * virtio_find_vqs() takes an array of struct virtqueue_info from 6.11 on;
  * before, parallel arrays of callbacks and names.  No macro marks the
  * change: drivers/block/Kbuild looks for the struct in the headers.

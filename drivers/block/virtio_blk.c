@@ -79,7 +79,8 @@ MODULE_PARM_DESC(poll_queues,
 
 static unsigned int queue_depth;
 module_param(queue_depth, uint, 0444);
-MODULE_PARM_DESC(queue_depth, "Requests per queue (0 = virtqueue size, the default)");
+MODULE_PARM_DESC(queue_depth,
+		 "Requests per queue, used as given (0 = fill the virtqueue, the default)");
 
 static int vblk_major;
 static DEFINE_IDA(vblk_index_ida);
@@ -1205,15 +1206,19 @@ static void vblk_discard_limits(struct virtio_device *vdev,
 	u32 v;
 
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_DISCARD)) {
+		/* as in the stock driver, 0 means the device sets no limit */
 		virtio_cread(vdev, struct virtio_blk_config,
-			     max_discard_sectors, &lim->max_hw_discard_sectors);
+			     max_discard_sectors, &v);
+		lim->max_hw_discard_sectors = v ?: UINT_MAX;
 		virtio_cread(vdev, struct virtio_blk_config,
 			     discard_sector_alignment, &v);
 		if (v)
 			lim->discard_granularity = v << SECTOR_SHIFT;
+		/* and 0 ranges per request means as many as data segments */
 		virtio_cread(vdev, struct virtio_blk_config,
 			     max_discard_seg, &v);
-		lim->max_discard_segments = clamp_t(u32, v, 1, VBLK_MAX_RANGES);
+		lim->max_discard_segments =
+			clamp_t(u32, v ?: lim->max_segments, 1, VBLK_MAX_RANGES);
 	}
 
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_SECURE_ERASE)) {
@@ -1235,10 +1240,11 @@ static void vblk_discard_limits(struct virtio_device *vdev,
 	if (lim->max_discard_segments && !lim->discard_granularity)
 		lim->discard_granularity = lim->logical_block_size;
 
-	if (virtio_has_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES))
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES)) {
 		virtio_cread(vdev, struct virtio_blk_config,
-			     max_write_zeroes_sectors,
-			     &lim->max_write_zeroes_sectors);
+			     max_write_zeroes_sectors, &v);
+		lim->max_write_zeroes_sectors = v ?: UINT_MAX;
+	}
 }
 
 static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
@@ -1250,6 +1256,8 @@ static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
 	u8 exp, u;
 
 	memset(lim, 0, sizeof(*lim));
+	/* rotational, as the stock driver leaves it on every kernel */
+	compat_lim_rotational(lim);
 
 	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_SEG_MAX,
 				  struct virtio_blk_config, seg_max, &v) && v)
@@ -1303,13 +1311,20 @@ static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
 static int vblk_init_tag_set(struct vblk_dev *vblk)
 {
 	struct blk_mq_tag_set *set = &vblk->tag_set;
-	unsigned int depth = virtqueue_get_vring_size(vblk->vqs[0].vq);
+	unsigned int depth = queue_depth;
 
-	/* every request takes header and status descriptors of its own */
-	if (!virtio_has_feature(vblk->vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		depth /= 2;
-	if (queue_depth)
-		depth = min(depth, queue_depth);
+	/*
+	 * By default, fill the ring: every request takes header and status
+	 * descriptors of its own without indirect descriptors.  A depth
+	 * given at load is used as given, as the stock driver does; beyond
+	 * the ring, requests wait for descriptors (BLK_STS_DEV_RESOURCE).
+	 */
+	if (!depth) {
+		depth = virtqueue_get_vring_size(vblk->vqs[0].vq);
+		if (!virtio_has_feature(vblk->vdev,
+					VIRTIO_RING_F_INDIRECT_DESC))
+			depth /= 2;
+	}
 
 	set->ops = &vblk_mq_ops;
 	set->nr_hw_queues = vblk->num_vqs;
