@@ -22,7 +22,7 @@ SRCS := Kbuild drivers/block/Kbuild drivers/block/virtio_blk.c \
 SUFFIX := $(if $(filter y,$(IOPOLL)),,-noiopoll)
 KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C))
 
-.PHONY: all modules modules-all deps check check-stress bench clean
+.PHONY: all modules modules-all helpers deps check check-stress bench clean
 
 all: modules
 
@@ -37,6 +37,14 @@ modules:
 	mkdir -p "$$out" && cp --parents $(SRCS) "$$out"/ && \
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(KBUILD_ARGS) modules && \
 	echo "built $$out/drivers/block/virtio_blk.ko"
+
+# Test helper modules (tests/helpers/, guest tests load them) for one
+# kernel: build/<kernel>-helpers/.
+HELPER_SRCS := tests/helpers/Kbuild tests/helpers/virtio_pm_cycle.c
+helpers:
+	@out=build/$(KVER)-helpers; \
+	mkdir -p "$$out" && cp $(HELPER_SRCS) "$$out"/ && \
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(if $(W),W=$(W)) $(if $(C),C=$(C)) modules
 
 # Build for every kernel that 'make deps' provisioned.
 modules-all:

@@ -118,6 +118,7 @@ struct vblk_dev {
 	struct dentry *debugfs;
 	int index;
 	bool zeroes_may_unmap;
+	bool wce;			/* cache mode kept across freeze */
 	unsigned int iopoll_budget;	/* 0: follow kernel.blk_iopoll_budget */
 	unsigned int num_vqs;
 	unsigned int io_queues[HCTX_MAX_TYPES];
@@ -1497,6 +1498,8 @@ static int vblk_freeze(struct virtio_device *vdev)
 	blk_mq_quiesce_queue(q);
 	blk_mq_unfreeze_queue(q);
 
+	/* the reset returns the cache mode to the device's default */
+	vblk->wce = vblk_writeback(vdev);
 	virtio_reset_device(vdev);
 	flush_work(&vblk->config_work);
 	vblk_del_vqs(vblk, vdev);
@@ -1511,6 +1514,11 @@ static int vblk_restore(struct virtio_device *vdev)
 	err = vblk_find_vqs(vblk);
 	if (err)
 		return err;
+
+	/* the mode chosen through cache_type, which the queue still uses */
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_CONFIG_WCE))
+		virtio_cwrite8(vdev, offsetof(struct virtio_blk_config, wce),
+			       vblk->wce);
 
 	virtio_device_ready(vdev);
 	blk_mq_unquiesce_queue(vblk->disk->queue);
