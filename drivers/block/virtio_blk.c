@@ -130,6 +130,7 @@ struct vblk_req {
 	u8 status;
 	struct vblk_req *next;		/* chains requests taken off the ring */
 	struct sg_table sg_table;
+	int nents;			/* mapped data entries, for queue_rqs */
 	struct scatterlist sg[];
 };
 
@@ -427,6 +428,24 @@ static bool vblk_kick_prepare(struct vblk_vq *bvq)
 	return true;
 }
 
+/* Header and data mapping of @rq; on failure nothing is left to undo. */
+static blk_status_t vblk_prep_rq(struct vblk_dev *vblk, struct request *rq,
+				 struct vblk_req *vbr, int *nents)
+{
+	blk_status_t ret;
+
+	ret = vblk_setup_cmd(vblk, rq, vbr);
+	if (unlikely(ret))
+		return ret;
+
+	*nents = vblk_map_data(rq, vbr);
+	if (unlikely(*nents < 0)) {
+		vblk_unmap_data(rq, vbr);
+		return BLK_STS_RESOURCE;
+	}
+	return BLK_STS_OK;
+}
+
 static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
@@ -439,15 +458,9 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool kick;
 	int nents, err;
 
-	ret = vblk_setup_cmd(vblk, rq, vbr);
+	ret = vblk_prep_rq(vblk, rq, vbr, &nents);
 	if (unlikely(ret))
 		return ret;
-
-	nents = vblk_map_data(rq, vbr);
-	if (unlikely(nents < 0)) {
-		vblk_unmap_data(rq, vbr);
-		return BLK_STS_RESOURCE;
-	}
 
 	blk_mq_start_request(rq);
 
@@ -482,6 +495,92 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		virtqueue_notify(bvq->vq);
 	return BLK_STS_OK;
 }
+
+/*
+ * Batched submission: the requests of one plug list, prepared already,
+ * go onto @bvq's ring under one hold of its lock, with one kick.  Each is
+ * started just before it is added, so that the device never completes a
+ * request the block layer has not seen start.  A request the ring refuses
+ * has been started: it is requeued (and the hardware queue stopped when
+ * the ring is full, as ->queue_rq does); the rest of the batch is unmapped
+ * and goes on @back, not started, for the block layer to queue one by one.
+ */
+static void vblk_add_batch(struct vblk_vq *bvq, struct compat_rq_list *batch,
+			   struct compat_rq_list *back)
+{
+	struct request *rq, *refused = NULL;
+	unsigned long flags;
+	bool kick;
+	int err = 0;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	while ((rq = compat_rq_list_pop(batch))) {
+		struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+		blk_mq_start_request(rq);
+		err = vblk_add_req(bvq->vq, vbr, vbr->nents,
+				   rq_data_dir(rq) == WRITE);
+		if (unlikely(err)) {
+			if (err == -ENOSPC)
+				blk_mq_stop_hw_queue(bvq->hctx);
+			refused = rq;
+			break;
+		}
+	}
+	kick = vblk_kick_prepare(bvq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	if (kick)
+		virtqueue_notify(bvq->vq);
+	if (likely(!refused))
+		return;
+
+	vblk_unmap_data(refused, blk_mq_rq_to_pdu(refused));
+	if (err == -ENOSPC || err == -ENOMEM)
+		blk_mq_requeue_request(refused, true);
+	else
+		blk_mq_end_request(refused, BLK_STS_IOERR);
+	while ((rq = compat_rq_list_pop(batch))) {
+		vblk_unmap_data(rq, blk_mq_rq_to_pdu(rq));
+		compat_rq_list_add_tail(back, rq);
+	}
+}
+
+/*
+ * ->queue_rqs: every request of @rqlist belongs to this disk; consecutive
+ * ones for the same hardware queue form one batch.  What cannot be
+ * prepared, or meets a stopped hardware queue, stays on the list, not
+ * started: the block layer then queues it through ->queue_rq.
+ */
+static void vblk_queue_rq_list(struct compat_rq_list *rqlist)
+{
+	struct compat_rq_list batch, back;
+	struct blk_mq_hw_ctx *hctx = NULL;
+	struct request *rq;
+
+	compat_rq_list_init(&batch);
+	compat_rq_list_init(&back);
+	while ((rq = compat_rq_list_pop(rqlist))) {
+		struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+		if (hctx && rq->mq_hctx != hctx) {
+			vblk_add_batch(hctx->driver_data, &batch, &back);
+			hctx = NULL;
+		}
+		if (test_bit(BLK_MQ_S_STOPPED, &rq->mq_hctx->state) ||
+		    vblk_prep_rq(rq->q->queuedata, rq, vbr, &vbr->nents)) {
+			compat_rq_list_add_tail(&back, rq);
+			continue;
+		}
+		hctx = rq->mq_hctx;
+		compat_rq_list_add_tail(&batch, rq);
+	}
+	if (hctx)
+		vblk_add_batch(hctx->driver_data, &batch, &back);
+	*rqlist = back;
+}
+
+COMPAT_QUEUE_RQS(vblk_queue_rqs, vblk_queue_rq_list)
 
 static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
@@ -872,6 +971,7 @@ static void vblk_map_queues(struct blk_mq_tag_set *set)
 
 static const struct blk_mq_ops vblk_mq_ops = {
 	.queue_rq	= vblk_queue_rq,
+	.queue_rqs	= vblk_queue_rqs,
 	.commit_rqs	= vblk_commit_rqs,
 	.complete	= vblk_complete_rq,
 	.init_hctx	= vblk_init_hctx,
