@@ -26,7 +26,7 @@ VBLK_VERSION ?= $(shell sh scripts/version.sh 2>/dev/null)
 KBUILD_ARGS := CONFIG_VIRTIO_BLK_IOPOLL=$(filter y,$(IOPOLL)) $(if $(W),W=$(W)) $(if $(C),C=$(C)) \
 	$(if $(VBLK_VERSION),VBLK_VERSION=$(VBLK_VERSION))
 
-.PHONY: all modules modules-all deps check check-stress bench clean
+.PHONY: all modules modules-all helpers deps check check-stress bench clean
 
 all: modules
 
@@ -41,6 +41,14 @@ modules:
 	mkdir -p "$$out" && cp --parents $(SRCS) "$$out"/ && \
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(KBUILD_ARGS) modules && \
 	echo "built $$out/drivers/block/virtio_blk.ko"
+
+# Test helper modules (tests/helpers/, guest tests load them) for one
+# kernel: build/<kernel>-helpers/.
+HELPER_SRCS := tests/helpers/Kbuild tests/helpers/virtio_pm_cycle.c
+helpers:
+	@out=build/$(KVER)-helpers; \
+	mkdir -p "$$out" && cp $(HELPER_SRCS) "$$out"/ && \
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)/$$out" $(if $(W),W=$(W)) $(if $(C),C=$(C)) modules
 
 # Build for every kernel that 'make deps' provisioned.
 modules-all:

@@ -85,6 +85,21 @@ static inline int compat_set_write_cache(struct request_queue *q, bool wc)
 #endif /* BLK_FEAT_WRITE_CACHE */
 
 /*
+ * 6.11+ makes a queue non-rotational unless the driver sets
+ * BLK_FEAT_ROTATIONAL; before, every queue started rotational.
+ */
+#ifdef BLK_FEAT_ROTATIONAL
+static inline void compat_lim_rotational(struct queue_limits *lim)
+{
+	lim->features |= BLK_FEAT_ROTATIONAL;
+}
+#else
+static inline void compat_lim_rotational(struct queue_limits *lim)
+{
+}
+#endif
+
+/*
  * virtio_find_vqs() takes an array of struct virtqueue_info from 6.11 on;
  * before, parallel arrays of callbacks and names.  No macro marks the
  * change: drivers/block/Kbuild looks for the struct in the headers.
@@ -132,6 +147,99 @@ static inline int compat_find_vqs(struct virtio_device *vdev,
 }
 
 #endif /* COMPAT_FIND_VQS_ARRAYS */
+
+/*
+ * ->queue_rqs() takes a struct rq_list (head and tail) from 6.12 on;
+ * before, the head pointer of a singly linked list.  The driver works on
+ * struct compat_rq_list through the helpers below and declares its
+ * callback with COMPAT_QUEUE_RQS(), which on older kernels wraps it in an
+ * adapter with the old signature.  No macro marks the change:
+ * drivers/block/Kbuild looks for the struct in the headers.
+ */
+#ifndef COMPAT_QUEUE_RQS_REQUEST_PTR
+
+#define compat_rq_list rq_list
+
+static inline void compat_rq_list_init(struct rq_list *rl)
+{
+	rq_list_init(rl);
+}
+
+static inline bool compat_rq_list_empty(struct rq_list *rl)
+{
+	return rq_list_empty(rl);
+}
+
+static inline struct request *compat_rq_list_pop(struct rq_list *rl)
+{
+	return rq_list_pop(rl);
+}
+
+static inline void compat_rq_list_add_tail(struct rq_list *rl,
+					   struct request *rq)
+{
+	rq_list_add_tail(rl, rq);
+}
+
+#define COMPAT_QUEUE_RQS(name, fn)				\
+static void name(struct rq_list *rqlist)			\
+{								\
+	fn(rqlist);						\
+}
+
+#else /* COMPAT_QUEUE_RQS_REQUEST_PTR */
+
+struct compat_rq_list {
+	struct request *head;
+	struct request *tail;
+};
+
+static inline void compat_rq_list_init(struct compat_rq_list *rl)
+{
+	rl->head = NULL;
+	rl->tail = NULL;
+}
+
+static inline bool compat_rq_list_empty(struct compat_rq_list *rl)
+{
+	return !rl->head;
+}
+
+static inline struct request *compat_rq_list_pop(struct compat_rq_list *rl)
+{
+	struct request *rq = rl->head;
+
+	if (rq) {
+		rl->head = rq->rq_next;
+		if (!rl->head)
+			rl->tail = NULL;
+		rq->rq_next = NULL;
+	}
+	return rq;
+}
+
+static inline void compat_rq_list_add_tail(struct compat_rq_list *rl,
+					   struct request *rq)
+{
+	rq->rq_next = NULL;
+	if (rl->tail)
+		rl->tail->rq_next = rq;
+	else
+		rl->head = rq;
+	rl->tail = rq;
+}
+
+/* the block layer's list keeps no tail: pop only, then hand back a head */
+#define COMPAT_QUEUE_RQS(name, fn)				\
+static void name(struct request **rqlist)			\
+{								\
+	struct compat_rq_list rl = { .head = *rqlist };		\
+								\
+	fn(&rl);						\
+	*rqlist = rl.head;					\
+}
+
+#endif /* COMPAT_QUEUE_RQS_REQUEST_PTR */
 
 /*
  * register_virtio_driver() fills in the module owner since it became a

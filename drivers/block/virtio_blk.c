@@ -91,7 +91,8 @@ MODULE_PARM_DESC(poll_queues,
 
 static unsigned int queue_depth;
 module_param(queue_depth, uint, 0444);
-MODULE_PARM_DESC(queue_depth, "Requests per queue (0 = virtqueue size, the default)");
+MODULE_PARM_DESC(queue_depth,
+		 "Requests per queue, used as given (0 = fill the virtqueue, the default)");
 
 static int vblk_major;
 static DEFINE_IDA(vblk_index_ida);
@@ -156,6 +157,7 @@ struct vblk_dev {
 	unsigned long timeout_warned;	/* bit 0: said so once */
 	int index;
 	bool zeroes_may_unmap;
+	bool wce;			/* cache mode kept across freeze */
 	unsigned int iopoll_budget;	/* 0: follow kernel.blk_iopoll_budget */
 	int iopoll_adaptive;		/* -1: follow kernel.blk_iopoll_adaptive */
 	unsigned int num_vqs;
@@ -168,6 +170,7 @@ struct vblk_req {
 	u8 status;
 	struct vblk_req *next;		/* ring order of requests taken off */
 	struct sg_table sg_table;
+	int nents;			/* mapped data entries, for queue_rqs */
 	struct scatterlist sg[];
 };
 
@@ -547,6 +550,24 @@ static void vblk_note_submit(struct vblk_vq *bvq)
 		m->last_submit_ns = ktime_get_ns();
 }
 
+/* Header and data mapping of @rq; on failure nothing is left to undo. */
+static blk_status_t vblk_prep_rq(struct vblk_dev *vblk, struct request *rq,
+				 struct vblk_req *vbr, int *nents)
+{
+	blk_status_t ret;
+
+	ret = vblk_setup_cmd(vblk, rq, vbr);
+	if (unlikely(ret))
+		return ret;
+
+	*nents = vblk_map_data(rq, vbr);
+	if (unlikely(*nents < 0)) {
+		vblk_unmap_data(rq, vbr);
+		return BLK_STS_RESOURCE;
+	}
+	return BLK_STS_OK;
+}
+
 static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
@@ -559,15 +580,9 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	bool kick;
 	int nents, err;
 
-	ret = vblk_setup_cmd(vblk, rq, vbr);
+	ret = vblk_prep_rq(vblk, rq, vbr, &nents);
 	if (unlikely(ret))
 		return ret;
-
-	nents = vblk_map_data(rq, vbr);
-	if (unlikely(nents < 0)) {
-		vblk_unmap_data(rq, vbr);
-		return BLK_STS_RESOURCE;
-	}
 
 	blk_mq_start_request(rq);
 
@@ -603,6 +618,93 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		virtqueue_notify(bvq->vq);
 	return BLK_STS_OK;
 }
+
+/*
+ * Batched submission: the requests of one plug list, prepared already,
+ * go onto @bvq's ring under one hold of its lock, with one kick.  Each is
+ * started just before it is added, so that the device never completes a
+ * request the block layer has not seen start.  A request the ring refuses
+ * has been started: it is requeued (and the hardware queue stopped when
+ * the ring is full, as ->queue_rq does); the rest of the batch is unmapped
+ * and goes on @back, not started, for the block layer to queue one by one.
+ */
+static void vblk_add_batch(struct vblk_vq *bvq, struct compat_rq_list *batch,
+			   struct compat_rq_list *back)
+{
+	struct request *rq, *refused = NULL;
+	unsigned long flags;
+	bool kick;
+	int err = 0;
+
+	spin_lock_irqsave(&bvq->lock, flags);
+	while ((rq = compat_rq_list_pop(batch))) {
+		struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+		blk_mq_start_request(rq);
+		err = vblk_add_req(bvq->vq, vbr, vbr->nents,
+				   rq_data_dir(rq) == WRITE);
+		if (unlikely(err)) {
+			if (err == -ENOSPC)
+				blk_mq_stop_hw_queue(bvq->hctx);
+			refused = rq;
+			break;
+		}
+		vblk_note_submit(bvq);
+	}
+	kick = vblk_kick_prepare(bvq);
+	spin_unlock_irqrestore(&bvq->lock, flags);
+
+	if (kick)
+		virtqueue_notify(bvq->vq);
+	if (likely(!refused))
+		return;
+
+	vblk_unmap_data(refused, blk_mq_rq_to_pdu(refused));
+	if (err == -ENOSPC || err == -ENOMEM)
+		blk_mq_requeue_request(refused, true);
+	else
+		blk_mq_end_request(refused, BLK_STS_IOERR);
+	while ((rq = compat_rq_list_pop(batch))) {
+		vblk_unmap_data(rq, blk_mq_rq_to_pdu(rq));
+		compat_rq_list_add_tail(back, rq);
+	}
+}
+
+/*
+ * ->queue_rqs: every request of @rqlist belongs to this disk; consecutive
+ * ones for the same hardware queue form one batch.  What cannot be
+ * prepared, or meets a stopped hardware queue, stays on the list, not
+ * started: the block layer then queues it through ->queue_rq.
+ */
+static void vblk_queue_rq_list(struct compat_rq_list *rqlist)
+{
+	struct compat_rq_list batch, back;
+	struct blk_mq_hw_ctx *hctx = NULL;
+	struct request *rq;
+
+	compat_rq_list_init(&batch);
+	compat_rq_list_init(&back);
+	while ((rq = compat_rq_list_pop(rqlist))) {
+		struct vblk_req *vbr = blk_mq_rq_to_pdu(rq);
+
+		if (hctx && rq->mq_hctx != hctx) {
+			vblk_add_batch(hctx->driver_data, &batch, &back);
+			hctx = NULL;
+		}
+		if (test_bit(BLK_MQ_S_STOPPED, &rq->mq_hctx->state) ||
+		    vblk_prep_rq(rq->q->queuedata, rq, vbr, &vbr->nents)) {
+			compat_rq_list_add_tail(&back, rq);
+			continue;
+		}
+		hctx = rq->mq_hctx;
+		compat_rq_list_add_tail(&batch, rq);
+	}
+	if (hctx)
+		vblk_add_batch(hctx->driver_data, &batch, &back);
+	*rqlist = back;
+}
+
+COMPAT_QUEUE_RQS(vblk_queue_rqs, vblk_queue_rq_list)
 
 static void vblk_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
@@ -1142,6 +1244,7 @@ static void vblk_map_queues(struct blk_mq_tag_set *set)
 
 static const struct blk_mq_ops vblk_mq_ops = {
 	.queue_rq	= vblk_queue_rq,
+	.queue_rqs	= vblk_queue_rqs,
 	.commit_rqs	= vblk_commit_rqs,
 	.complete	= vblk_complete_rq,
 	.init_hctx	= vblk_init_hctx,
@@ -1501,15 +1604,19 @@ static void vblk_discard_limits(struct virtio_device *vdev,
 	u32 v;
 
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_DISCARD)) {
+		/* as in the stock driver, 0 means the device sets no limit */
 		virtio_cread(vdev, struct virtio_blk_config,
-			     max_discard_sectors, &lim->max_hw_discard_sectors);
+			     max_discard_sectors, &v);
+		lim->max_hw_discard_sectors = v ?: UINT_MAX;
 		virtio_cread(vdev, struct virtio_blk_config,
 			     discard_sector_alignment, &v);
 		if (v)
 			lim->discard_granularity = v << SECTOR_SHIFT;
+		/* and 0 ranges per request means as many as data segments */
 		virtio_cread(vdev, struct virtio_blk_config,
 			     max_discard_seg, &v);
-		lim->max_discard_segments = clamp_t(u32, v, 1, VBLK_MAX_RANGES);
+		lim->max_discard_segments =
+			clamp_t(u32, v ?: lim->max_segments, 1, VBLK_MAX_RANGES);
 	}
 
 	if (virtio_has_feature(vdev, VIRTIO_BLK_F_SECURE_ERASE)) {
@@ -1531,10 +1638,11 @@ static void vblk_discard_limits(struct virtio_device *vdev,
 	if (lim->max_discard_segments && !lim->discard_granularity)
 		lim->discard_granularity = lim->logical_block_size;
 
-	if (virtio_has_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES))
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_WRITE_ZEROES)) {
 		virtio_cread(vdev, struct virtio_blk_config,
-			     max_write_zeroes_sectors,
-			     &lim->max_write_zeroes_sectors);
+			     max_write_zeroes_sectors, &v);
+		lim->max_write_zeroes_sectors = v ?: UINT_MAX;
+	}
 }
 
 static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
@@ -1546,6 +1654,8 @@ static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
 	u8 exp, u;
 
 	memset(lim, 0, sizeof(*lim));
+	/* rotational, as the stock driver leaves it on every kernel */
+	compat_lim_rotational(lim);
 
 	if (!virtio_cread_feature(vdev, VIRTIO_BLK_F_SEG_MAX,
 				  struct virtio_blk_config, seg_max, &v) && v)
@@ -1599,13 +1709,20 @@ static int vblk_read_limits(struct vblk_dev *vblk, struct queue_limits *lim)
 static int vblk_init_tag_set(struct vblk_dev *vblk)
 {
 	struct blk_mq_tag_set *set = &vblk->tag_set;
-	unsigned int depth = virtqueue_get_vring_size(vblk->vqs[0].vq);
+	unsigned int depth = queue_depth;
 
-	/* every request takes header and status descriptors of its own */
-	if (!virtio_has_feature(vblk->vdev, VIRTIO_RING_F_INDIRECT_DESC))
-		depth /= 2;
-	if (queue_depth)
-		depth = min(depth, queue_depth);
+	/*
+	 * By default, fill the ring: every request takes header and status
+	 * descriptors of its own without indirect descriptors.  A depth
+	 * given at load is used as given, as the stock driver does; beyond
+	 * the ring, requests wait for descriptors (BLK_STS_DEV_RESOURCE).
+	 */
+	if (!depth) {
+		depth = virtqueue_get_vring_size(vblk->vqs[0].vq);
+		if (!virtio_has_feature(vblk->vdev,
+					VIRTIO_RING_F_INDIRECT_DESC))
+			depth /= 2;
+	}
 
 	set->ops = &vblk_mq_ops;
 	set->nr_hw_queues = vblk->num_vqs;
@@ -1780,6 +1897,8 @@ static int vblk_freeze(struct virtio_device *vdev)
 	blk_mq_quiesce_queue(q);
 	blk_mq_unfreeze_queue(q);
 
+	/* the reset returns the cache mode to the device's default */
+	vblk->wce = vblk_writeback(vdev);
 	virtio_reset_device(vdev);
 	flush_work(&vblk->config_work);
 	vblk_del_vqs(vblk, vdev);
@@ -1794,6 +1913,11 @@ static int vblk_restore(struct virtio_device *vdev)
 	err = vblk_find_vqs(vblk);
 	if (err)
 		return err;
+
+	/* the mode chosen through cache_type, which the queue still uses */
+	if (virtio_has_feature(vdev, VIRTIO_BLK_F_CONFIG_WCE))
+		virtio_cwrite8(vdev, offsetof(struct virtio_blk_config, wce),
+			       vblk->wce);
 
 	virtio_device_ready(vdev);
 	blk_mq_unquiesce_queue(vblk->disk->queue);

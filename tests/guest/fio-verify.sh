@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # Data integrity on a file-backed raw disk: fio write then verify (crc32c),
 # random and sequential, 4k and 64k, QD1 and QD32, two jobs per case each on
-# its own 4 MiB region, O_DIRECT libaio. Zero verify errors allowed. One
+# its own 4 MiB region, O_DIRECT libaio, up to 8 I/Os per submission (so
+# that QD32 goes through batched submission, ->queue_rqs, as well as
+# ->queue_rq). Zero verify errors allowed. One
 # fio process runs the eight cases one after the other (stonewall): under
 # TCG a fio start costs seconds.
 # vmtest: core (also run against the IOPOLL=n build)
@@ -19,6 +21,7 @@ direct=1
 numjobs=2
 size=4M
 offset_increment=4M
+iodepth_batch_submit=8
 verify=crc32c
 verify_fatal=1
 do_verify=1
