@@ -26,7 +26,8 @@
 # drivers/block/Kconfig right after the VIRTIO_BLK entry.  The tree's
 # drivers/block/Makefile already builds virtio_blk.o for CONFIG_VIRTIO_BLK;
 # our out-of-tree Kbuild files are not used.  Only a tree older than 6.11
-# gets the compat flag that drivers/block/Kbuild would have set.
+# (or one without struct rq_list) gets the compat flags that
+# drivers/block/Kbuild would have set.
 #
 # Build, per setting S: a separate object tree (O=) configured from the
 # Debian config with scripts/config (VIRTIO_BLK=m, VIRTIO_BLK_IOPOLL=S, and
@@ -130,13 +131,20 @@ integrate() {
 	rm -f "$frag"
 	mv "$kc.new" "$kc"
 
-	# The one API probe of drivers/block/Kbuild, for trees older than
+	# The API probes of drivers/block/Kbuild, for trees older than
 	# 6.11 (no struct virtqueue_info): a per-object flag in the tree's
 	# Makefile.  Current trees need nothing.
 	if ! grep -qs 'struct virtqueue_info {' "$t/include/linux/virtio_config.h" &&
 		! grep -q 'COMPAT_FIND_VQS_ARRAYS' "$t/drivers/block/Makefile"; then
 		echo 'CFLAGS_virtio_blk.o += -DCOMPAT_FIND_VQS_ARRAYS' >>"$t/drivers/block/Makefile"
 		say "pre-6.11 tree: CFLAGS_virtio_blk.o += -DCOMPAT_FIND_VQS_ARRAYS in drivers/block/Makefile"
+	fi
+	# and for trees whose ->queue_rqs takes a struct request ** (no
+	# struct rq_list)
+	if ! grep -qs 'struct rq_list {' "$t/include/linux/blkdev.h" &&
+		! grep -q 'COMPAT_QUEUE_RQS_REQUEST_PTR' "$t/drivers/block/Makefile"; then
+		echo 'CFLAGS_virtio_blk.o += -DCOMPAT_QUEUE_RQS_REQUEST_PTR' >>"$t/drivers/block/Makefile"
+		say "tree without struct rq_list: CFLAGS_virtio_blk.o += -DCOMPAT_QUEUE_RQS_REQUEST_PTR in drivers/block/Makefile"
 	fi
 	say "integrated into $t/drivers/block (virtio_blk.c, virtio_blk_compat.h, Kconfig)"
 }

@@ -606,7 +606,15 @@ static blk_status_t vblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		vblk_unmap_data(rq, vbr);
 		switch (err) {
 		case -ENOSPC:
-			return BLK_STS_DEV_RESOURCE;
+			/*
+			 * Not BLK_STS_DEV_RESOURCE: the completions may
+			 * restart the queue before blk-mq puts this request
+			 * back on the dispatch list, and batched completion
+			 * (blk_mq_end_request_batch) runs no SCHED_RESTART
+			 * rerun; with RESOURCE blk-mq reruns the queue after
+			 * a short delay in that case.
+			 */
+			return BLK_STS_RESOURCE;
 		case -ENOMEM:
 			return BLK_STS_RESOURCE;
 		default:
