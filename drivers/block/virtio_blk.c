@@ -708,6 +708,13 @@ static void vblk_queue_rq_list(struct compat_rq_list *rqlist)
 			compat_rq_list_add_tail(&back, rq);
 			continue;
 		}
+		/*
+		 * blk-mq's timeout scan finds a started request through
+		 * tags->rqs[], which its ->queue_rq dispatch fills in and
+		 * this path does not: without it, a request stuck here
+		 * would never time out.
+		 */
+		rq->mq_hctx->tags->rqs[rq->tag] = rq;
 		hctx = rq->mq_hctx;
 		compat_rq_list_add_tail(&batch, rq);
 	}
