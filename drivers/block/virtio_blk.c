@@ -129,6 +129,8 @@ struct vblk_moderation {
 	unsigned int peak;	/* most in flight since the last event */
 	unsigned int gate;	/* events the gate stays open */
 	bool deferred;		/* callbacks off, timer armed on drain */
+	bool collecting;	/* the deferred run is still going on */
+	unsigned int batch;	/* what the deferred run completed so far */
 	u64 last_event_ns;	/* last drained poller run */
 	u64 defer_start_ns;	/* when the current deferral began */
 	u64 last_submit_ns;	/* last submission during a deferral */
@@ -920,17 +922,22 @@ static enum hrtimer_restart vblk_defer_expired(struct hrtimer *timer)
 
 /*
  * A run that follows a deferral, whoever scheduled it (a late interrupt
- * may beat the timer), is the deferred run; a timer still pending would
- * only add an empty one.
+ * may beat the timer), starts the deferred run; a timer still pending
+ * would only add an empty one.  The deferred run lasts until the ring is
+ * drained: a batch larger than the budget takes several poller runs, and
+ * the controller must judge the wait by all of it.
  */
-static bool vblk_defer_end(struct vblk_vq *bvq)
+static void vblk_defer_end(struct vblk_vq *bvq)
 {
+	struct vblk_moderation *m = &bvq->mod;
+
 	lockdep_assert_held(&bvq->lock);
-	if (!bvq->mod.deferred)
-		return false;
-	bvq->mod.deferred = false;
+	if (!m->deferred)
+		return;
+	m->deferred = false;
+	m->collecting = true;
+	m->batch = 0;
 	hrtimer_try_to_cancel(&bvq->defer_timer);
-	return true;
 }
 
 /*
@@ -963,8 +970,8 @@ static bool vblk_gate_open(struct vblk_moderation *m)
  * the wait can shrink.  Completions that came with no submission at all (the device
  * set the pace) leave the delay as it is: it gathered a batch.
  */
-static void vblk_learn_delay(struct vblk_moderation *m, int done, u64 now,
-			     int budget)
+static void vblk_learn_delay(struct vblk_moderation *m, unsigned int done,
+			     u64 now, unsigned int budget)
 {
 	u64 waited = now - m->defer_start_ns;
 	u64 d = m->defer_ns, burst = 0;
@@ -990,10 +997,14 @@ static void vblk_learn_delay(struct vblk_moderation *m, int done, u64 now,
  * this run's completions.
  */
 static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
-			    bool deferred, int done, u64 now)
+			    u64 now)
 {
 	struct vblk_moderation *m = &bvq->mod;
 	u64 since = now - m->last_event_ns;
+	bool deferred = m->collecting;
+	unsigned int done = m->batch;
+
+	m->collecting = false;
 
 	if (ctl->mode != VBLK_MODE_ADAPTIVE && ctl->mode != VBLK_MODE_FIXED)
 		return 0;
@@ -1019,8 +1030,7 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 }
 
 static void vblk_iopoll_drained(struct vblk_vq *bvq,
-				const struct vblk_ctl *ctl, bool deferred,
-				int done)
+				const struct vblk_ctl *ctl)
 {
 	unsigned long flags;
 	u64 now = 0, delay;
@@ -1028,7 +1038,7 @@ static void vblk_iopoll_drained(struct vblk_vq *bvq,
 	if (ctl->mode == VBLK_MODE_ADAPTIVE)
 		now = ktime_get_ns();
 	spin_lock_irqsave(&bvq->lock, flags);
-	delay = vblk_defer_delay(bvq, ctl, deferred, done, now);
+	delay = vblk_defer_delay(bvq, ctl, now);
 	if (delay)
 		vblk_iopoll_defer(bvq, delay, now);
 	else
@@ -1048,14 +1058,14 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 	DEFINE_IO_COMP_BATCH(iob);
 	struct vblk_ctl ctl;
 	unsigned long flags;
-	bool deferred;
 	int done;
 
 	vblk_read_ctl(bvq->vblk, &ctl);
 	spin_lock_irqsave(&bvq->lock, flags);
-	deferred = vblk_defer_end(bvq);
+	vblk_defer_end(bvq);
 	bvq->stats.polls++;
 	done = vblk_pull(bvq, weight, &chain);
+	bvq->mod.batch += done;
 	if (done == weight)
 		bvq->stats.budget_exhausted++;
 	spin_unlock_irqrestore(&bvq->lock, flags);
@@ -1071,7 +1081,7 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 	/* more may be waiting: the core keeps us scheduled, callbacks off */
 	if (done == weight)
 		return weight;
-	vblk_iopoll_drained(bvq, &ctl, deferred, done);
+	vblk_iopoll_drained(bvq, &ctl);
 	return done;
 }
 

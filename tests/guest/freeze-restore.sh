@@ -42,14 +42,19 @@ tp0=0
 ours && [ "$TEST_MODE" = iopoll1d ] && tp0=$(dbg_sum "$d" timer_polls)
 
 # during I/O: a cycler in the background, fio rounds until it did >= 10
+# The status file is replaced by rename, never rewritten in place: a reader
+# (or the kill below) landing mid-write must not see it empty.
+report() {
+	echo "$*" >"$TEST_SCRATCH/cycles.new" && mv -f "$TEST_SCRATCH/cycles.new" "$TEST_SCRATCH/cycles"
+}
 cycler() {
 	local n=0 p
 	while :; do
 		printf -v p 0.%03d $((RANDOM % 131 + 20))
 		read -rt "$p" -u "$tick"
-		write_to $P/cycle "$v" || { echo "fail $n $WRITE_ERR" >"$TEST_SCRATCH/cycles"; return 1; }
+		write_to $P/cycle "$v" || { report fail "$n $WRITE_ERR"; return 1; }
 		n=$((n + 1))
-		echo "ok $n" >"$TEST_SCRATCH/cycles"
+		report ok $n
 	done
 }
 cycler &
