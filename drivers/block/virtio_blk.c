@@ -98,6 +98,11 @@ module_param(queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth,
 		 "Requests per queue, used as given (0 = fill the virtqueue, the default)");
 
+static bool batch_submit = true;
+module_param(batch_submit, bool, 0644);
+MODULE_PARM_DESC(batch_submit,
+		 "Add a plugged list of requests to a ring under one lock hold, with one kick (default 1; 0: one request at a time, for comparison)");
+
 static int vblk_major;
 static DEFINE_IDA(vblk_index_ida);
 static struct dentry *vblk_debugfs_root;
@@ -688,7 +693,8 @@ static void vblk_add_batch(struct vblk_vq *bvq, struct compat_rq_list *batch,
  * ->queue_rqs: every request of @rqlist belongs to this disk; consecutive
  * ones for the same hardware queue form one batch.  What cannot be
  * prepared, or meets a stopped hardware queue, stays on the list, not
- * started: the block layer then queues it through ->queue_rq.
+ * started: the block layer then queues it through ->queue_rq, as it
+ * does with the whole list when batch_submit is off.
  */
 static void vblk_queue_rq_list(struct compat_rq_list *rqlist)
 {
@@ -696,6 +702,8 @@ static void vblk_queue_rq_list(struct compat_rq_list *rqlist)
 	struct blk_mq_hw_ctx *hctx = NULL;
 	struct request *rq;
 
+	if (!READ_ONCE(batch_submit))
+		return;
 	compat_rq_list_init(&batch);
 	compat_rq_list_init(&back);
 	while ((rq = compat_rq_list_pop(rqlist))) {

@@ -18,6 +18,7 @@ DEFER_CONFIG = f"d{REF_DEFER_US}"
 # Adaptive completion moderation (kernel.blk_iopoll_adaptive=1): the
 # driver's default since issue 12; the configuration the targets are for.
 AUTO_CONFIG = "auto"
+NOBATCH_CONFIG = "nobatch"
 
 # Virtual disks, both attached in every boot.  The guest tells them apart by
 # size (and serial where the driver exposes it).
@@ -103,6 +104,14 @@ def _configs():
                       "desc": f"ours, kernel.blk_iopoll=1, budget "
                               f"{REF_BUDGET}, kernel.blk_iopoll_adaptive=1, "
                               "defer 0 (adaptive moderation: the default)"}
+    # ->queue_rqs off (module parameter batch_submit=0, a module reload):
+    # the batched-submission cell's comparison, ours with and without it
+    c[NOBATCH_CONFIG] = {"module": "ours", "params": "batch_submit=0",
+                         "sysctl": dict(c[AUTO_CONFIG]["sysctl"]),
+                         "engine": "libaio",
+                         "desc": f"as {AUTO_CONFIG}, module parameter "
+                                 "batch_submit=0 (no ->queue_rqs: a plugged "
+                                 "list is added one request at a time)"}
     c["pollq"] = {"module": "ours", "params": "poll_queues=1", "sysctl": {},
                   "engine": "io_uring-hipri",
                   "desc": "ours, poll_queues=1, fio io_uring hipri "
@@ -115,7 +124,7 @@ def _configs():
 OPTIONAL_ZERO = ("blk_iopoll_defer_us", "blk_iopoll_adaptive")
 CONFIGS = _configs()
 ALL = list(CONFIGS)
-SWEEP = ALL                # every config (the budgets, d200 and auto)
+SWEEP = [c for c in ALL if c != NOBATCH_CONFIG]  # budgets, d200, auto, pollq
 CORE = ["stock", "off", f"b{REF_BUDGET}", DEFER_CONFIG, AUTO_CONFIG, "pollq"]
 # The QD sweep (4k randread, one job, null-co)
 QDS = (1, 2, 4, 8, 16, 32, 64)
@@ -153,6 +162,13 @@ def _core_spec(cfgs):
     return spec
 
 
+def _batch_spec():
+    """Batched submission (io_submit of 16, ->queue_rqs) at QD32: stock,
+    ours by default, and ours without ->queue_rqs."""
+    return [("null", "randbatch", 32, 1, ["stock", AUTO_CONFIG,
+                                           NOBATCH_CONFIG])]
+
+
 # configurations on the filesystem cells (the polled-queue reference is
 # left out: fsync and io_uring hipri on a file are a different engine path)
 FS_CONFIGS = ["stock", "off", f"b{REF_BUDGET}", AUTO_CONFIG]
@@ -188,7 +204,8 @@ def make_plan(mode):
     if mode == "full":
         # the default cells plus the budget sweep (every budget) on the
         # headline randread cells of both disks, more repeats
-        spec = _core_spec(CORE) + _fs_spec(FS_CONFIGS + [DEFER_CONFIG])
+        spec = (_core_spec(CORE) + _batch_spec() +
+                _fs_spec(FS_CONFIGS + [DEFER_CONFIG]))
         sweep = [c for c in SWEEP if c not in CORE]
         spec += [(d, "randread", q, j, ["stock"] + sweep)
                  for d, q, j in (("null", 1, 1), ("null", 32, 1),
@@ -200,7 +217,8 @@ def make_plan(mode):
     # ratios (scripts/bench/README.md, "Choosing repeats and cell length")
     return {"mode": mode, "runtime": 2.5, "ramp": 0.75, "repeats": 4,
             "trace_repeats": 1,
-            "main": _items(_core_spec(CORE) + _fs_spec(FS_CONFIGS)),
+            "main": _items(_core_spec(CORE) + _batch_spec() +
+                           _fs_spec(FS_CONFIGS)),
             "trace": trace}
 
 

@@ -7,6 +7,8 @@
 # counts the calls) with several requests per call on average, and the
 # debugfs 'kicks' counters must stay well below one per I/O (< 1/4). Then
 # 64k random write+verify on data0 through the same path: data intact.
+# With the batch_submit parameter off, the same reads go through
+# ->queue_rq one by one and complete.
 # vmtest: core (also run against the IOPOLL=n build)
 . "${0%/*}/../lib/guest.sh"
 
@@ -41,6 +43,20 @@ info "QD32, batches of 16: $ios reads, $kicks kicks ($((kicks * 1000 / (ios ? io
 [ "$calls" -gt 0 ] || fail "vblk_queue_rqs was never called"
 [ $((calls * 4)) -le "$ios" ] || fail "$calls queue_rqs calls for $ios reads: fewer than 4 requests per call"
 [ $((kicks * 4)) -lt "$ios" ] || fail "$kicks kicks for $ios reads: not well below one per I/O"
+
+# batch_submit=0: the same list goes back to the block layer untouched,
+# which issues it through ->queue_rq (one lock hold per request)
+B=/sys/module/virtio_blk/parameters/batch_submit
+[ -w $B ] || fail "no writable $B"
+write_to $B 0 || fail "cannot turn batch_submit off: $WRITE_ERR"
+k0=$(dbg_sum "$d" kicks) r0=$(bstat "$d" 1)
+run_fio single --filename="/dev/$d" --name=single --ioengine=libaio --direct=1 \
+	--rw=randread --bs=4k --iodepth=32 --iodepth_batch_submit=16 \
+	--iodepth_batch_complete_min=16 --size=16M --norandommap
+st=$?
+write_to $B 1 || fail "cannot turn batch_submit on again: $WRITE_ERR"
+[ $st = 0 ] || fail "batched reads with batch_submit=0 failed"
+info "batch_submit=0: $(($(bstat "$d" 1) - r0)) reads, $(($(dbg_sum "$d" kicks) - k0)) kicks"
 
 need_disk data0
 run_fio verify --filename="/dev/$DISK" --name=verify --ioengine=libaio --direct=1 \

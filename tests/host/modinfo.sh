@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # modinfo of our module (IOPOLL=y, every kernel): description, author,
 # license GPL, vermagic of the kernel, and the documented parameters
-# (num_request_queues, poll_queues, queue_depth, blk_iopoll,
+# (num_request_queues, poll_queues, queue_depth, batch_submit, blk_iopoll,
 # blk_iopoll_budget, blk_iopoll_defer_us), each parameter with a description.
 . "$(dirname "$0")/../lib/host.sh"
 
@@ -24,8 +24,8 @@ for k in $KERNELS; do
 	vm=$(modinfo -F vermagic "$ko")
 	[ "${vm%% *}" = "$k" ] || fail "$k: vermagic '$vm'"
 	params=$(modinfo -F parm "$ko")
-	for p in num_request_queues poll_queues queue_depth blk_iopoll \
-		blk_iopoll_budget blk_iopoll_defer_us; do
+	for p in num_request_queues poll_queues queue_depth batch_submit \
+		blk_iopoll blk_iopoll_budget blk_iopoll_defer_us; do
 		grep -q "^$p:" <<<"$params" || fail "$k: no parameter $p"
 	done
 	# "name:description (type)"; without MODULE_PARM_DESC only "name:(type)"
