@@ -7,7 +7,7 @@
 #   make modules-all     build for every installed Debian 6.1/6.12 headers tree
 #   make IOPOLL=n        build without CONFIG_VIRTIO_BLK_IOPOLL
 #   make deps            install what builds, tests and benchmarks need (apt)
-#   make check           all tests (host checks, then guests on both kernels)
+#   make check           all tests (host checks beside guests on both kernels)
 #   make check-stress    the long robustness variants (see below)
 #   make bench           fio comparison, results under results/
 #
