@@ -28,9 +28,8 @@ fail() { echo "FAIL: $*${LOG:+ (log: $LOG)}"; exit 1; }
 
 pkg=virtio-blk-iopoll-dkms
 name=virtio-blk-iopoll
-stock_re='/kernel/drivers/block/virtio_blk\.ko(\.[a-z]+)?$'
-ours_re='/updates/dkms/virtio_blk\.ko(\.[a-z]+)?$'
-modpath() { modinfo -k "$1" -n virtio_blk 2>/dev/null; }
+# shellcheck source=tests/lib/stock-state.sh
+. tests/lib/stock-state.sh
 installed() { dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q ' installed$'; }
 
 # ---------------------------------------------------------------------------
@@ -200,27 +199,15 @@ dpkg-deb -c "$deb" | grep -q "\./usr/src/$name-$ver/dkms.conf\$" ||
 	fail "$deb lacks usr/src/$name-$ver/dkms.conf"
 echo "# make deb: $((SECONDS - t0))s, $(basename "$deb")"
 
-declare -A sum
-for f in "${kernels[@]}"; do
-	[ -e "/boot/initrd.img-$f" ] && sum[$f]=$(sha256sum <"/boot/initrd.img-$f")
-done
+declare -A initrd_sum
+initrd_sums "${kernels[@]}"
 
 unshare -m --propagation private bash "$0" --inner "$deb" "$ver" "$k" "$tmp"
 rc=$?
 
 # Outside again: the real system must be exactly as before.
-bad=
-for f in "${kernels[@]}"; do
-	[[ $(modpath "$f") =~ $stock_re ]] ||
-		bad+=" virtio_blk for $f resolves to '$(modpath "$f")';"
-	compgen -G "/lib/modules/$f/updates/dkms/virtio_blk.ko*" >/dev/null &&
-		bad+=" /lib/modules/$f/updates/dkms/virtio_blk left behind;"
-	[ -n "${sum[$f]:-}" ] && [ "${sum[$f]}" != "$(sha256sum <"/boot/initrd.img-$f")" ] &&
-		bad+=" /boot/initrd.img-$f changed;"
-done
+bad=$(stock_state_diff "$name" "${kernels[@]}")
 installed && bad+=" dpkg lists $pkg installed;"
-dkms status -m "$name" 2>/dev/null | grep -q . && bad+=" dkms lists $name;"
-compgen -G "/usr/src/$name-*" >/dev/null && bad+=" /usr/src/$name-* left behind;"
 if [ -n "$bad" ]; then
 	echo "FAIL: THE HOST IS NOT BACK TO THE STOCK virtio_blk:$bad log: $tmp/deb.log"
 	exit 1

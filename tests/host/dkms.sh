@@ -34,10 +34,8 @@ ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 if [ -z "$name" ] || [ -z "$ver" ]; then
 	fail "dkms.conf lacks PACKAGE_NAME/PACKAGE_VERSION"
 fi
-stock_re='/kernel/drivers/block/virtio_blk\.ko(\.[a-z]+)?$'
-ours_re="/updates/dkms/virtio_blk\\.ko(\\.[a-z]+)?\$"
-
-modpath() { modinfo -k "$1" -n virtio_blk 2>/dev/null; }
+# shellcheck source=tests/lib/stock-state.sh
+. tests/lib/stock-state.sh
 
 # A module file's contents, uncompressed (initramfs-tools unpacks them).
 modcat() {
@@ -262,10 +260,8 @@ done
 dkms status -m "$name" 2>/dev/null | grep -q . &&
 	fail "$name is registered with dkms already ($(dkms status -m "$name" 2>/dev/null)): run 'make dkms-remove'"
 
-declare -A sum
-for f in "${kernels[@]}"; do
-	[ -e "/boot/initrd.img-$f" ] && sum[$f]=$(sha256sum <"/boot/initrd.img-$f")
-done
+declare -A initrd_sum
+initrd_sums "${kernels[@]}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dkms-test.XXXXXX") || exit 1
 mkdir -p "$tmp/ov"
@@ -278,17 +274,7 @@ fi
 rc=$?
 
 # Outside again: the real system must be exactly as before.
-bad=
-for f in "${kernels[@]}"; do
-	[[ $(modpath "$f") =~ $stock_re ]] ||
-		bad+=" virtio_blk for $f resolves to '$(modpath "$f")';"
-	compgen -G "/lib/modules/$f/updates/dkms/virtio_blk.ko*" >/dev/null &&
-		bad+=" /lib/modules/$f/updates/dkms/virtio_blk left behind;"
-	[ -n "${sum[$f]:-}" ] && [ "${sum[$f]}" != "$(sha256sum <"/boot/initrd.img-$f")" ] &&
-		bad+=" /boot/initrd.img-$f changed;"
-done
-dkms status -m "$name" 2>/dev/null | grep -q . && bad+=" dkms still lists $name;"
-compgen -G "/usr/src/$name-*" >/dev/null && bad+=" /usr/src/$name-* left behind;"
+bad=$(stock_state_diff "$name" "${kernels[@]}")
 if [ -n "$bad" ]; then
 	echo "FAIL: THE HOST IS NOT BACK TO THE STOCK virtio_blk:$bad" \
 		"stock-module guest tests would load the wrong driver; log: $tmp/dkms.log"

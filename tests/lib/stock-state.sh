@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Sourced by the host checks that install our module into the system's
+# module trees inside a throw-away overlay (tests/host/dkms.sh, deb.sh):
+# what "the host still has the stock virtio_blk" means, checked before and
+# after the namespace is gone.
+
+stock_re='/kernel/drivers/block/virtio_blk\.ko(\.[a-z]+)?$'
+# shellcheck disable=SC2034 # used by the checks that source this
+ours_re='/updates/dkms/virtio_blk\.ko(\.[a-z]+)?$'
+modpath() { modinfo -k "$1" -n virtio_blk 2>/dev/null; }
+
+# Checksums of the kernels' initramfs images, in the associative array
+# initrd_sum (declared by the caller with declare -A).
+initrd_sums() {	# KERNEL...
+	local f
+	for f in "$@"; do
+		[ -e "/boot/initrd.img-$f" ] &&
+			initrd_sum[$f]=$(sha256sum <"/boot/initrd.img-$f")
+	done
+}
+
+# What differs from the stock state recorded by initrd_sums, one
+# "...;" phrase per finding; nothing when the host is as before.
+stock_state_diff() {	# DKMS-NAME KERNEL...
+	local name=$1 f bad=
+	shift
+	for f in "$@"; do
+		[[ $(modpath "$f") =~ $stock_re ]] ||
+			bad+=" virtio_blk for $f resolves to '$(modpath "$f")';"
+		compgen -G "/lib/modules/$f/updates/dkms/virtio_blk.ko*" >/dev/null &&
+			bad+=" /lib/modules/$f/updates/dkms/virtio_blk left behind;"
+		[ -n "${initrd_sum[$f]:-}" ] &&
+			[ "${initrd_sum[$f]}" != "$(sha256sum <"/boot/initrd.img-$f")" ] &&
+			bad+=" /boot/initrd.img-$f changed;"
+	done
+	dkms status -m "$name" 2>/dev/null | grep -q . && bad+=" dkms lists $name;"
+	compgen -G "/usr/src/$name-*" >/dev/null && bad+=" /usr/src/$name-* left behind;"
+	printf '%s' "$bad"
+}
