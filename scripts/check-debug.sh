@@ -11,7 +11,7 @@
 #
 # Environment:
 #   CHECK_MODULES  default "ours"; "stock ours" adds the stock driver
-#   CHECK_BOOTS, CHECK_TESTS, CHECK_ACCEL   as for tests/run
+#   CHECK_BOOTS, CHECK_TESTS, CHECK_MODES, CHECK_ACCEL   as for tests/run
 #   VM_TIMEOUT     per boot, seconds (default 5400 here: TCG + KASAN is slow)
 #   CHECK_TEST_TIMEOUT  per guest test, seconds (default 1200 here)
 set -uo pipefail
