@@ -971,12 +971,15 @@ static bool vblk_gate_open(struct vblk_moderation *m)
  * pays while the submitter, freed by the last batch, adds work that
  * completes without interrupts; once it has nothing more to add (queue
  * full, or waiting for completions), the rest of the wait is latency.
- * So: a submitter still adding work near the end of the wait had more to
- * give, wait longer; one that stopped earlier sets the target, its burst
- * plus a sixteenth (cutting a burst short costs a smaller batch,
- * waiting past it costs idle time); a batch of a full budget or more means
- * the wait can shrink.  Completions that came with no submission at all (the device
- * set the pace) leave the delay as it is: it gathered a batch.
+ * So: a submitter still adding work in the last 1/32 of the wait was cut
+ * short, wait longer; one that stopped earlier sets the target, its burst
+ * plus a sixteenth (cutting a burst short costs a smaller batch, waiting
+ * past it costs idle time); a batch of a full budget or more means the
+ * wait can shrink.  The window must be narrower than the target's margin
+ * (1/32 of the wait against 1/16 of the burst): a wider one would see
+ * every wait at its target as cut short and keep pushing it past.
+ * Completions that came with no submission at all (the device set the
+ * pace) leave the delay as it is: it gathered a batch.
  */
 static void vblk_learn_delay(struct vblk_moderation *m, unsigned int done,
 			     u64 now, unsigned int budget)
@@ -989,7 +992,7 @@ static void vblk_learn_delay(struct vblk_moderation *m, unsigned int done,
 
 	if (done >= budget)
 		d -= d / 4;
-	else if (burst && now - m->last_submit_ns < waited / 8)
+	else if (burst && now - m->last_submit_ns < waited / 32)
 		d += d / 4;
 	else if (burst)
 		d = (d + burst + burst / 16) / 2;
