@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The driver's tracepoints (events/virtio_blk/) add up to its debugfs
 # counters over the same window, per queue: with the events on, counters
-# reset, fio (randread QD32, then randrw QD4) and a pause for the last
-# deferral's timer, every counter equals what the trace says:
+# reset, fio (randread QD32 with a budget of 8, then randrw QD4) and a
+# pause for the last deferral's timer, every counter equals what the trace
+# says:
 #   interrupts       virtio_blk_irq events; inline_irqs: those "gated"
 #   completed        completed summed over virtio_blk_irq + virtio_blk_poll
 #   polls            virtio_blk_poll events; budget_exhausted, deferrals,
@@ -36,6 +37,11 @@ fi
 ev=$T/events/virtio_blk
 [ -d "$ev" ] || fail "$ev missing: the module has no tracepoints"
 
+# A small budget, so that poller runs also end with their full weight
+# ("more"); IOPOLL=n has no budget.
+budget=/sys/block/$d/iopoll_budget
+old_budget=
+[ ! -e "$budget" ] || old_budget=$(val "$budget") || fail "cannot read $budget"
 # "1408", or "7 (expanded: 1408)" before the ring was first used
 old_kb=$(awk '{ print $2 == "(expanded:" ? $3 + 0 : $1; exit }' "$T/buffer_size_kb")
 cleanup() {
@@ -43,10 +49,12 @@ cleanup() {
 	echo 0 >"$ev/filter"
 	echo "${old_kb:-1408}" >"$T/buffer_size_kb"
 	: >"$T/trace"
+	[ -z "$old_budget" ] || echo "$old_budget" >"$budget"
 }
 trap cleanup EXIT
 
 echo 0 >"$ev/enable" || fail "cannot write $ev/enable"
+[ -z "$old_budget" ] || echo 8 >"$budget" || fail "cannot set $budget"
 echo 16384 >"$T/buffer_size_kb" || fail "cannot size the trace buffer"
 echo 1 >"$T/tracing_on"
 echo "disk == \"$d\"" >"$ev/filter" || fail "the events do not take a filter on disk"
