@@ -98,7 +98,7 @@ for s in y n; do
 	parms=$(modinfo -F parm "$ko" | cut -d: -f1 | tr '\n' ' ')
 	polls=$(nm -u "$ko" | grep -c ' irq_poll_' || true)
 	if [ "$s" = y ]; then
-		[ "$parms" = "num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget " ] ||
+		[ "$parms" = "num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget blk_iopoll_adaptive blk_iopoll_defer_us " ] ||
 			fail "VIRTIO_BLK_IOPOLL=y module parameters: $parms"
 		[ "$polls" -ge 3 ] || fail "VIRTIO_BLK_IOPOLL=y module imports $polls irq_poll symbols"
 		grep -qx 'CONFIG_VIRTIO_BLK_IOPOLL=y' "$out/build-iopoll-y/.config" || fail "y build .config"
