@@ -18,7 +18,7 @@ IOPOLL ?= y
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 SRCS := Kbuild drivers/block/Kbuild drivers/block/virtio_blk.c \
-	include/virtio_blk_compat.h
+	drivers/block/virtio_blk_trace.h include/virtio_blk_compat.h
 SUFFIX := $(if $(filter y,$(IOPOLL)),,-noiopoll)
 # MODULE_VERSION: git-based (scripts/version.sh); DKMS passes its
 # PACKAGE_VERSION, which the Debian package sets to the package version.

@@ -20,8 +20,11 @@
 #   --out DIR        build trees, modules, patch (default .cache/intree/out)
 #   -j N             parallel jobs (default 2)
 #
-# Integration: drivers/block/virtio_blk.c and include/virtio_blk_compat.h
-# go to drivers/block/ (the driver includes the header by a quoted path);
+# Integration: drivers/block/virtio_blk.c, drivers/block/virtio_blk_trace.h
+# and include/virtio_blk_compat.h go to drivers/block/ (the driver includes
+# the headers by a quoted path; define_trace.h includes the trace header
+# again through -I$(src), a CFLAGS_virtio_blk.o line added to the tree's
+# drivers/block/Makefile, as in-tree drivers with their own trace header do);
 # the VIRTIO_BLK_IOPOLL entry of our top-level Kconfig goes into
 # drivers/block/Kconfig right after the VIRTIO_BLK entry.  The tree's
 # drivers/block/Makefile already builds virtio_blk.o for CONFIG_VIRTIO_BLK;
@@ -81,11 +84,18 @@ cached_tree() {
 		rmdir "$tmp"
 		mkdir -p "$cache/pristine"
 		cp "$source/drivers/block/Kconfig" "$source/drivers/block/virtio_blk.c" \
-			"$cache/pristine/"
+			"$source/drivers/block/Makefile" "$cache/pristine/"
 		echo "$want" >"$stamp"
 	fi
-	cp "$cache/pristine/Kconfig" "$cache/pristine/virtio_blk.c" "$source/drivers/block/"
-	rm -f "$source/drivers/block/virtio_blk_compat.h"
+	# a cache from before the Makefile was kept aside: from the tarball
+	if [ ! -e "$cache/pristine/Makefile" ]; then
+		tar -xOf "$tarball" "$top_dir/drivers/block/Makefile" >"$cache/pristine/Makefile.new"
+		mv "$cache/pristine/Makefile.new" "$cache/pristine/Makefile"
+	fi
+	cp "$cache/pristine/Kconfig" "$cache/pristine/virtio_blk.c" \
+		"$cache/pristine/Makefile" "$source/drivers/block/"
+	rm -f "$source/drivers/block/virtio_blk_compat.h" \
+		"$source/drivers/block/virtio_blk_trace.h"
 }
 
 # ---------------------------------------------------------------------------
@@ -106,8 +116,12 @@ integrate() {
 	[ ! -e "$t/drivers/block/Kbuild" ] ||
 		die "$t: drivers/block/Kbuild exists and would shadow drivers/block/Makefile"
 
-	cp "$top/drivers/block/virtio_blk.c" "$top/include/virtio_blk_compat.h" \
-		"$t/drivers/block/"
+	cp "$top/drivers/block/virtio_blk.c" "$top/drivers/block/virtio_blk_trace.h" \
+		"$top/include/virtio_blk_compat.h" "$t/drivers/block/"
+	# define_trace.h finds the trace header through the driver's directory
+	# ($(src): the source directory since 6.10's kbuild)
+	grep -qxF 'CFLAGS_virtio_blk.o += -I$(src)' "$t/drivers/block/Makefile" ||
+		echo 'CFLAGS_virtio_blk.o += -I$(src)' >>"$t/drivers/block/Makefile"
 
 	# Drop an entry from an earlier run, then insert ours before the
 	# first top-level Kconfig keyword after the VIRTIO_BLK entry.
@@ -146,7 +160,7 @@ integrate() {
 		echo 'CFLAGS_virtio_blk.o += -DCOMPAT_QUEUE_RQS_REQUEST_PTR' >>"$t/drivers/block/Makefile"
 		say "tree without struct rq_list: CFLAGS_virtio_blk.o += -DCOMPAT_QUEUE_RQS_REQUEST_PTR in drivers/block/Makefile"
 	fi
-	say "integrated into $t/drivers/block (virtio_blk.c, virtio_blk_compat.h, Kconfig)"
+	say "integrated into $t/drivers/block (virtio_blk.c, virtio_blk_trace.h, virtio_blk_compat.h, Kconfig, Makefile)"
 }
 
 # A git format-patch of the integration against the pristine files.
@@ -154,7 +168,8 @@ write_patch() {
 	local r=$out/patch-repo f
 	rm -rf "$r" "$out"/*.patch
 	mkdir -p "$r/drivers/block"
-	cp "$cache/pristine/Kconfig" "$cache/pristine/virtio_blk.c" "$r/drivers/block/"
+	cp "$cache/pristine/Kconfig" "$cache/pristine/virtio_blk.c" \
+		"$cache/pristine/Makefile" "$r/drivers/block/"
 	export GIT_AUTHOR_NAME="virtio-blk iopoll developers" \
 		GIT_AUTHOR_EMAIL="virtio-blk-iopoll@invalid" \
 		GIT_COMMITTER_NAME="virtio-blk iopoll developers" \
@@ -163,7 +178,7 @@ write_patch() {
 	git -C "$r" init -q
 	git -C "$r" add -A
 	git -C "$r" commit -q -m "pristine $(basename "$source")"
-	for f in Kconfig virtio_blk.c virtio_blk_compat.h; do
+	for f in Kconfig Makefile virtio_blk.c virtio_blk_trace.h virtio_blk_compat.h; do
 		cp "$source/drivers/block/$f" "$r/drivers/block/"
 	done
 	git -C "$r" add -A

@@ -185,6 +185,9 @@ struct vblk_req {
 	struct scatterlist sg[];
 };
 
+#define CREATE_TRACE_POINTS
+#include "virtio_blk_trace.h"
+
 /* ------------------------------------------------------------------ */
 /* iopoll controls                                                    */
 /* ------------------------------------------------------------------ */
@@ -541,6 +544,7 @@ static bool vblk_kick_prepare(struct vblk_vq *bvq)
 	if (!virtqueue_kick_prepare(bvq->vq))
 		return false;
 	bvq->stats.kicks++;
+	trace_virtio_blk_kick(bvq);
 	return true;
 }
 
@@ -870,6 +874,7 @@ static void vblk_iopoll_take(struct vblk_vq *bvq)
 	lockdep_assert_held(&bvq->lock);
 	virtqueue_disable_cb(bvq->vq);
 	irq_poll_sched(&bvq->iop);
+	trace_virtio_blk_irq(bvq, VBLK_TRACE_IRQ_POLLER, 0);
 }
 
 /*
@@ -891,6 +896,7 @@ static void vblk_iopoll_rearm(struct vblk_vq *bvq)
 	last = virtqueue_enable_cb_prepare(bvq->vq);
 	if (unlikely(virtqueue_poll(bvq->vq, last))) {
 		bvq->stats.rearm_races++;
+		trace_virtio_blk_rearm_race(bvq);
 		virtqueue_disable_cb(bvq->vq);
 		irq_poll_complete(&bvq->iop);
 		irq_poll_sched(&bvq->iop);
@@ -923,6 +929,7 @@ static enum hrtimer_restart vblk_defer_expired(struct hrtimer *timer)
 
 	spin_lock_irqsave(&bvq->lock, flags);
 	bvq->stats.timer_polls++;
+	trace_virtio_blk_defer_expired(bvq);
 	irq_poll_sched(&bvq->iop);
 	spin_unlock_irqrestore(&bvq->lock, flags);
 	return HRTIMER_NORESTART;
@@ -1040,8 +1047,31 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 	return ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
 }
 
+/*
+ * vblk_defer_delay() with the virtio_blk_poll event on: its counters tell
+ * a fallback and a shut gate from a plain re-arm.
+ */
+static u64 vblk_defer_delay_traced(struct vblk_vq *bvq,
+				   const struct vblk_ctl *ctl, u64 now,
+				   int done, int weight)
+{
+	u64 fallbacks = bvq->stats.fallbacks;
+	u64 gate_rearms = bvq->stats.gate_rearms;
+	u64 delay = vblk_defer_delay(bvq, ctl, now);
+	unsigned int outcome = VBLK_TRACE_POLL_REARM;
+
+	if (delay)
+		outcome = VBLK_TRACE_POLL_DEFER;
+	else if (bvq->stats.fallbacks != fallbacks)
+		outcome = VBLK_TRACE_POLL_FALLBACK;
+	else if (bvq->stats.gate_rearms != gate_rearms)
+		outcome = VBLK_TRACE_POLL_GATE;
+	trace_virtio_blk_poll(bvq, done, weight, outcome, delay);
+	return delay;
+}
+
 static void vblk_iopoll_drained(struct vblk_vq *bvq,
-				const struct vblk_ctl *ctl)
+				const struct vblk_ctl *ctl, int done, int weight)
 {
 	unsigned long flags;
 	u64 now = 0, delay;
@@ -1049,7 +1079,10 @@ static void vblk_iopoll_drained(struct vblk_vq *bvq,
 	if (ctl->mode == VBLK_MODE_ADAPTIVE)
 		now = ktime_get_ns();
 	spin_lock_irqsave(&bvq->lock, flags);
-	delay = vblk_defer_delay(bvq, ctl, now);
+	if (trace_virtio_blk_poll_enabled())
+		delay = vblk_defer_delay_traced(bvq, ctl, now, done, weight);
+	else
+		delay = vblk_defer_delay(bvq, ctl, now);
 	if (delay)
 		vblk_iopoll_defer(bvq, delay, now);
 	else
@@ -1090,9 +1123,11 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 	iop->weight = ctl.budget;
 
 	/* more may be waiting: the core keeps us scheduled, callbacks off */
-	if (done == weight)
+	if (done == weight) {
+		trace_virtio_blk_poll(bvq, done, weight, VBLK_TRACE_POLL_MORE, 0);
 		return weight;
-	vblk_iopoll_drained(bvq, &ctl);
+	}
+	vblk_iopoll_drained(bvq, &ctl, done, weight);
 	return done;
 }
 
@@ -1183,6 +1218,7 @@ static void vblk_vq_done(struct virtqueue *vq)
 	if (unlikely(atomic_dec_if_positive(&vblk->swallow_irqs) >= 0)) {
 		/* injected fault: the ring is left with no one to drain it */
 		virtqueue_disable_cb(bvq->vq);
+		trace_virtio_blk_irq(bvq, VBLK_TRACE_IRQ_LOST, 0);
 		spin_unlock_irqrestore(&bvq->lock, flags);
 		return;
 	}
@@ -1193,6 +1229,8 @@ static void vblk_vq_done(struct virtqueue *vq)
 		return;
 	}
 	n = vblk_pull_all(bvq, &chain);
+	trace_virtio_blk_irq(bvq, ctl.mode == VBLK_MODE_IRQ ?
+			     VBLK_TRACE_IRQ_INLINE : VBLK_TRACE_IRQ_GATED, n);
 	spin_unlock_irqrestore(&bvq->lock, flags);
 	vblk_finish_irq(bvq, chain, n);
 }

@@ -49,6 +49,10 @@ cmp -s drivers/block/virtio_blk.c "$tree/drivers/block/virtio_blk.c" ||
 	fail "drivers/block/virtio_blk.c in the tree is not ours"
 cmp -s include/virtio_blk_compat.h "$tree/drivers/block/virtio_blk_compat.h" ||
 	fail "the compat header is not next to the driver in the tree"
+cmp -s drivers/block/virtio_blk_trace.h "$tree/drivers/block/virtio_blk_trace.h" ||
+	fail "the trace header is not next to the driver in the tree"
+[ "$(grep -cxF 'CFLAGS_virtio_blk.o += -I$(src)' "$tree/drivers/block/Makefile")" = 1 ] ||
+	fail "drivers/block/Makefile lacks (or repeats) the trace header's include path"
 [ ! -e "$tree/drivers/block/Kbuild" ] || fail "a Kbuild file shadows drivers/block/Makefile"
 
 # The entry right after VIRTIO_BLK's is ours, byte for byte our Kconfig.
@@ -94,7 +98,7 @@ for s in y n; do
 	parms=$(modinfo -F parm "$ko" | cut -d: -f1 | tr '\n' ' ')
 	polls=$(nm -u "$ko" | grep -c ' irq_poll_' || true)
 	if [ "$s" = y ]; then
-		[ "$parms" = "num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget " ] ||
+		[ "$parms" = "num_request_queues poll_queues queue_depth blk_iopoll blk_iopoll_budget blk_iopoll_adaptive blk_iopoll_defer_us " ] ||
 			fail "VIRTIO_BLK_IOPOLL=y module parameters: $parms"
 		[ "$polls" -ge 3 ] || fail "VIRTIO_BLK_IOPOLL=y module imports $polls irq_poll symbols"
 		grep -qx 'CONFIG_VIRTIO_BLK_IOPOLL=y' "$out/build-iopoll-y/.config" || fail "y build .config"
@@ -113,9 +117,10 @@ patch=${patches[0]}
 [ -f "$patch" ] || fail "no patch in $out"
 p=$tmp/pristine
 mkdir -p "$p/drivers/block"
-cp .cache/intree/pristine/Kconfig .cache/intree/pristine/virtio_blk.c "$p/drivers/block/"
+cp .cache/intree/pristine/Kconfig .cache/intree/pristine/virtio_blk.c \
+	.cache/intree/pristine/Makefile "$p/drivers/block/"
 git -C "$p" apply "$patch" 2>>"$log" || fail "$patch does not apply to the pristine files"
-for f in Kconfig virtio_blk.c virtio_blk_compat.h; do
+for f in Kconfig Makefile virtio_blk.c virtio_blk_trace.h virtio_blk_compat.h; do
 	cmp -s "$p/drivers/block/$f" "$tree/drivers/block/$f" ||
 		fail "the patch does not reproduce drivers/block/$f"
 done
