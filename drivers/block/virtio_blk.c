@@ -1012,10 +1012,11 @@ static void vblk_learn_delay(struct vblk_moderation *m, unsigned int done,
  * to re-arm now.  A deferred run that found less than a batch falls back
  * to interrupts at once, and the gate must see a deep queue again before
  * the next try.  The first delay is the time the queue took to produce
- * this run's completions.
+ * this run's completions.  @outcome: which of these it was, for the
+ * virtio_blk_poll event.
  */
 static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
-			    u64 now)
+			    u64 now, unsigned int *outcome)
 {
 	struct vblk_moderation *m = &bvq->mod;
 	u64 since = now - m->last_event_ns;
@@ -1023,6 +1024,7 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 	unsigned int done = m->batch;
 
 	m->collecting = false;
+	*outcome = VBLK_TRACE_POLL_REARM;
 
 	if (ctl->mode != VBLK_MODE_ADAPTIVE && ctl->mode != VBLK_MODE_FIXED)
 		return 0;
@@ -1038,51 +1040,30 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 		bvq->stats.fallbacks++;
 		m->gate = 0;
 		m->peak = m->inflight;
+		*outcome = VBLK_TRACE_POLL_FALLBACK;
 		return 0;
 	}
 	if (!vblk_gate_open(m)) {
 		bvq->stats.gate_rearms++;
+		*outcome = VBLK_TRACE_POLL_GATE;
 		return 0;
 	}
+	*outcome = VBLK_TRACE_POLL_DEFER;
 	return ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
-}
-
-/*
- * vblk_defer_delay() with the virtio_blk_poll event on: its counters tell
- * a fallback and a shut gate from a plain re-arm.
- */
-static u64 vblk_defer_delay_traced(struct vblk_vq *bvq,
-				   const struct vblk_ctl *ctl, u64 now,
-				   int done, int weight)
-{
-	u64 fallbacks = bvq->stats.fallbacks;
-	u64 gate_rearms = bvq->stats.gate_rearms;
-	u64 delay = vblk_defer_delay(bvq, ctl, now);
-	unsigned int outcome = VBLK_TRACE_POLL_REARM;
-
-	if (delay)
-		outcome = VBLK_TRACE_POLL_DEFER;
-	else if (bvq->stats.fallbacks != fallbacks)
-		outcome = VBLK_TRACE_POLL_FALLBACK;
-	else if (bvq->stats.gate_rearms != gate_rearms)
-		outcome = VBLK_TRACE_POLL_GATE;
-	trace_virtio_blk_poll(bvq, done, weight, outcome, delay);
-	return delay;
 }
 
 static void vblk_iopoll_drained(struct vblk_vq *bvq,
 				const struct vblk_ctl *ctl, int done, int weight)
 {
+	unsigned int outcome;
 	unsigned long flags;
 	u64 now = 0, delay;
 
 	if (ctl->mode == VBLK_MODE_ADAPTIVE)
 		now = ktime_get_ns();
 	spin_lock_irqsave(&bvq->lock, flags);
-	if (trace_virtio_blk_poll_enabled())
-		delay = vblk_defer_delay_traced(bvq, ctl, now, done, weight);
-	else
-		delay = vblk_defer_delay(bvq, ctl, now);
+	delay = vblk_defer_delay(bvq, ctl, now, &outcome);
+	trace_virtio_blk_poll(bvq, done, weight, outcome, delay);
 	if (delay)
 		vblk_iopoll_defer(bvq, delay, now);
 	else
