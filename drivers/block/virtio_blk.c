@@ -1019,7 +1019,7 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 			    u64 now, unsigned int *outcome)
 {
 	struct vblk_moderation *m = &bvq->mod;
-	u64 since = now - m->last_event_ns;
+	u64 since = now - m->last_event_ns, delay;
 	bool deferred = m->collecting;
 	unsigned int done = m->batch;
 
@@ -1048,8 +1048,11 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 		*outcome = VBLK_TRACE_POLL_GATE;
 		return 0;
 	}
-	*outcome = VBLK_TRACE_POLL_DEFER;
-	return ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
+	/* no delay learnt yet (the queue's first drained run): re-arm */
+	delay = ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
+	if (delay)
+		*outcome = VBLK_TRACE_POLL_DEFER;
+	return delay;
 }
 
 static void vblk_iopoll_drained(struct vblk_vq *bvq,
