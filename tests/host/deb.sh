@@ -48,20 +48,10 @@ inner() {
 			skip "no overlayfs over $p"
 	done
 
-	# initramfs-tools with MODULES=list and virtio_blk listed, in here
-	# only: every rebuild still resolves virtio_blk through modules.dep
-	# (ours or the stock one), in seconds rather than minutes for
-	# MODULES=most; tests/host/dkms.sh rebuilds with the real settings.
-	f=/etc/initramfs-tools
-	if [ -f "$f/initramfs.conf" ]; then
-		sed 's/^MODULES=.*/MODULES=list/' "$f/initramfs.conf" >"$tmp/initramfs.conf"
-		{ cat "$f/modules" 2>/dev/null; echo virtio_blk; } >"$tmp/modules"
-		mount --bind "$tmp/initramfs.conf" "$f/initramfs.conf" &&
-			{ [ ! -f "$f/modules" ] || mount --bind "$tmp/modules" "$f/modules"; } ||
-			skip "cannot bind-mount over $f"
-		[ ! -d "$f/conf.d" ] || ! grep -qs '^MODULES=' "$f"/conf.d/* ||
-			echo "# $f/conf.d sets MODULES: initramfs rebuilds take the long way"
-	fi
+	# initramfs-tools with MODULES=list (tests/lib/stock-state.sh), in
+	# here only; tests/host/dkms.sh under make check-stress rebuilds with
+	# the machine's own settings.
+	lean_initramfs "$tmp" || skip "cannot bind-mount over /etc/initramfs-tools"
 
 	# shellcheck disable=SC2317 # runs from the trap
 	cleanup() {
