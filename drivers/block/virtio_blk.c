@@ -72,6 +72,19 @@
 #define VBLK_GATE_DEPTH		5
 #define VBLK_GATE_EVENTS	64
 
+/*
+ * A deferral pays only where interrupts alone would bring smaller batches:
+ * a submitter that already batches (many requests per doorbell) gets its
+ * whole batch in one interrupt, and waiting on a timer instead only adds
+ * latency.  Every VBLK_PROBE_RUNS deferred runs the controller re-arms
+ * once and looks at what the interrupt brings; at least half of the
+ * deferred batch shuts the gate for VBLK_SHUT_MIN events, doubling up to
+ * VBLK_SHUT_MAX while the probes keep saying so.
+ */
+#define VBLK_PROBE_RUNS		16
+#define VBLK_SHUT_MIN		64
+#define VBLK_SHUT_MAX		1024
+
 static unsigned int num_request_queues;
 static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)
 {
@@ -120,6 +133,8 @@ struct vblk_vq_stats {
 	u64 gate_rearms;	/* drained run re-armed: gate closed */
 	u64 deferrals;		/* drained run kept callbacks off */
 	u64 fallbacks;		/* deferred run found too little */
+	u64 probes;		/* re-armed to see what an interrupt brings */
+	u64 probe_shuts;	/* ... and it brought enough: gate shut */
 	u64 timeout_recoveries;	/* stranded completions found by ->timeout */
 };
 
@@ -133,9 +148,14 @@ struct vblk_moderation {
 	unsigned int inflight;	/* added to the ring, not yet taken off */
 	unsigned int peak;	/* most in flight since the last event */
 	unsigned int gate;	/* events the gate stays open */
+	unsigned int shut;	/* events the gate stays shut after a probe */
+	unsigned int shut_len;	/* the next shut */
+	unsigned int runs;	/* deferred runs since the last probe */
+	unsigned int def_batch;	/* deferred runs' batch (EWMA) */
 	bool deferred;		/* callbacks off, timer armed on drain */
 	bool collecting;	/* the deferred run is still going on */
-	unsigned int batch;	/* what the deferred run completed so far */
+	bool probing;		/* the next drained run judges the probe */
+	unsigned int batch;	/* what the run completed so far */
 	u64 last_event_ns;	/* last drained poller run */
 	u64 defer_start_ns;	/* when the current deferral began */
 	u64 last_submit_ns;	/* last submission during a deferral */
@@ -951,7 +971,6 @@ static void vblk_defer_end(struct vblk_vq *bvq)
 		return;
 	m->deferred = false;
 	m->collecting = true;
-	m->batch = 0;
 	hrtimer_try_to_cancel(&bvq->defer_timer);
 }
 
@@ -961,14 +980,19 @@ static void vblk_defer_end(struct vblk_vq *bvq)
  * queue reached VBLK_GATE_DEPTH in flight within the last
  * VBLK_GATE_EVENTS completion events.  A workload of queue depth 4 or
  * less never gets there: it completes in the interrupt as if iopoll were
- * off.
+ * off.  After a probe found deferring futile, the gate stays shut for
+ * m->shut events whatever the depth.
  */
 static bool vblk_gate_open(struct vblk_moderation *m)
 {
-	if (m->peak >= VBLK_GATE_DEPTH)
+	if (m->shut) {
+		m->shut--;
+		m->gate = 0;
+	} else if (m->peak >= VBLK_GATE_DEPTH) {
 		m->gate = VBLK_GATE_EVENTS;
-	else if (m->gate)
+	} else if (m->gate) {
 		m->gate--;
+	}
 	m->peak = m->inflight;
 	return m->gate;
 }
@@ -1008,6 +1032,39 @@ static void vblk_learn_delay(struct vblk_moderation *m, unsigned int done,
 }
 
 /*
+ * Whether this drained run re-arms as a probe (see VBLK_PROBE_RUNS), and
+ * the verdict of the probe before it: @done is what the run completed,
+ * @deferred whether it followed a deferral.  A run after the probe's
+ * re-arm was started by an interrupt (or a re-arm race), never a timer.
+ */
+static bool vblk_irq_probe(struct vblk_vq *bvq, bool deferred, unsigned int done)
+{
+	struct vblk_moderation *m = &bvq->mod;
+
+	if (deferred) {
+		m->def_batch = m->def_batch ? (3 * m->def_batch + done) / 4 : done;
+		if (++m->runs < VBLK_PROBE_RUNS)
+			return false;
+		m->runs = 0;
+		m->probing = true;
+		bvq->stats.probes++;
+		return true;
+	}
+	if (!m->probing)
+		return false;
+	m->probing = false;
+	m->shut_len = max(m->shut_len, VBLK_SHUT_MIN);
+	if (2 * done >= m->def_batch) {
+		bvq->stats.probe_shuts++;
+		m->shut = m->shut_len;
+		m->shut_len = min(2 * m->shut_len, VBLK_SHUT_MAX);
+	} else {
+		m->shut_len = VBLK_SHUT_MIN;
+	}
+	return false;
+}
+
+/*
  * The drained poller's choice: the delay to keep callbacks off for, or 0
  * to re-arm now.  A deferred run that found less than a batch falls back
  * to interrupts at once, and the gate must see a deep queue again before
@@ -1024,6 +1081,7 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 	unsigned int done = m->batch;
 
 	m->collecting = false;
+	m->batch = 0;
 	*outcome = VBLK_TRACE_POLL_REARM;
 
 	if (ctl->mode != VBLK_MODE_ADAPTIVE && ctl->mode != VBLK_MODE_FIXED)
@@ -1041,6 +1099,10 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 		m->gate = 0;
 		m->peak = m->inflight;
 		*outcome = VBLK_TRACE_POLL_FALLBACK;
+		return 0;
+	}
+	if (ctl->mode == VBLK_MODE_ADAPTIVE && vblk_irq_probe(bvq, deferred, done)) {
+		*outcome = VBLK_TRACE_POLL_PROBE;
 		return 0;
 	}
 	if (!vblk_gate_open(m)) {
@@ -1601,9 +1663,12 @@ static int vblk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "gate_rearms %llu\n", s.gate_rearms);
 	seq_printf(m, "deferrals %llu\n", s.deferrals);
 	seq_printf(m, "fallbacks %llu\n", s.fallbacks);
+	seq_printf(m, "probes %llu\n", s.probes);
+	seq_printf(m, "probe_shuts %llu\n", s.probe_shuts);
 	seq_printf(m, "timeout_recoveries %llu\n", s.timeout_recoveries);
 	seq_printf(m, "inflight %u\n", mod.inflight);
 	seq_printf(m, "gate %u\n", mod.gate);
+	seq_printf(m, "shut %u\n", mod.shut);
 	seq_printf(m, "defer_ns %llu\n", mod.defer_ns);
 	return 0;
 }

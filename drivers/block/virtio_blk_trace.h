@@ -31,6 +31,7 @@
 #define VBLK_TRACE_POLL_DEFER	2	/* drained, callbacks off, timer */
 #define VBLK_TRACE_POLL_FALLBACK 3	/* deferred run found too little */
 #define VBLK_TRACE_POLL_GATE	4	/* drained, gate shut: re-armed */
+#define VBLK_TRACE_POLL_PROBE	5	/* drained, re-armed as a probe */
 
 /* The disk's name and the queue's index, the fields every event starts with */
 static inline void vblk_trace_queue(const struct vblk_vq *bvq, char *disk,
@@ -115,7 +116,8 @@ TRACE_EVENT(virtio_blk_poll,
 				       { VBLK_TRACE_POLL_REARM, "rearm" },
 				       { VBLK_TRACE_POLL_DEFER, "defer" },
 				       { VBLK_TRACE_POLL_FALLBACK, "fallback" },
-				       { VBLK_TRACE_POLL_GATE, "gate" }),
+				       { VBLK_TRACE_POLL_GATE, "gate" },
+				       { VBLK_TRACE_POLL_PROBE, "probe" }),
 		      __entry->delay_ns)
 );
 
