@@ -24,9 +24,7 @@ need_ours
 need_disk null0
 d=$DISK
 S=/proc/sys/kernel
-old=$(val $S/blk_iopoll) old_defer=$(val $S/blk_iopoll_defer_us)
-old_adaptive=$(val $S/blk_iopoll_adaptive)
-trap 'echo $old >$S/blk_iopoll; echo $old_defer >$S/blk_iopoll_defer_us; echo $old_adaptive >$S/blk_iopoll_adaptive' EXIT
+restore_iopoll_on_exit
 IOS=4096
 MODES=(0 1p 1d 1)
 DEFER_US=200

@@ -76,6 +76,18 @@ need_ours() {
 		fail "our module is loaded but /proc/sys/kernel/blk_iopoll is missing"
 }
 
+# For tests that switch the controller themselves: kernel.blk_iopoll,
+# blk_iopoll_defer_us and blk_iopoll_adaptive go back to their present
+# values when the test exits.
+restore_iopoll_on_exit() {
+	local s=/proc/sys/kernel k t=
+	for k in blk_iopoll blk_iopoll_defer_us blk_iopoll_adaptive; do
+		t+="echo $(val $s/$k) >$s/$k; "
+	done
+	# shellcheck disable=SC2064 # the values are taken now
+	trap "$t" EXIT
+}
+
 # virtioN of a vdX.
 virtio_of() { local p; p=$(readlink -f "/sys/block/$1/device"); echo "${p##*/}"; }
 
