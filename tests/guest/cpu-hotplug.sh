@@ -19,8 +19,10 @@ cycles=$TEST_SCRATCH/cycles
 
 mkfifo "$TEST_SCRATCH/tick"
 exec {tick}<>"$TEST_SCRATCH/tick"
+# TERM waits for the builtin in progress: $cycles is never left half-written
 flipper() {
 	local n=0
+	trap 'exit 0' TERM
 	while :; do
 		echo 0 >$on || exit 1
 		read -rt 0.$((RANDOM % 200 + 100)) -u "$tick"

@@ -23,8 +23,10 @@ flips=$TEST_SCRATCH/flips
 # builtins only: under TCG an exec costs 0.1-0.3 s, more than the period
 mkfifo "$TEST_SCRATCH/tick"
 exec {tick}<>"$TEST_SCRATCH/tick"
+# TERM waits for the builtin in progress: $flips is never left half-written
 flipper() {
 	local n=0 errs=0 v p
+	trap 'exit 0' TERM
 	while :; do
 		v=$((n % 2))
 		echo $v >$S/blk_iopoll || errs=$((errs + 1))
