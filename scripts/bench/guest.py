@@ -392,12 +392,24 @@ class FsDisk:
         return os.path.join(self.mnt, workload + ".dat")
 
 
+def fio_cpus(jobs):
+    """Guest CPUs the fio jobs are pinned to (jobs.fio: cpus_allowed, split
+    policy).  Unpinned, the guest scheduler moved a lone job between vCPUs,
+    and with it the queue it submits to and the vCPU its interrupts land on:
+    stock randread QD32 ranged 12.0k-21.9k IOPS over 8 repeats, 19.9k-20.5k
+    pinned (scripts/bench/README.md, "Noise").  One job takes the last CPU,
+    away from CPU 0's housekeeping; several jobs are spread over all."""
+    ncpu = os.cpu_count()
+    return str(ncpu - 1) if jobs == 1 else f"0-{ncpu - 1}"
+
+
 def run_fio(item, cfg, dev, plan, out_json, create_only=False):
     """One fio run; returns (exit status, output tail, command).  fio takes
     whole seconds unless given a unit, so times go in as milliseconds.  On
     a hang the whole process group is killed so no job keeps the disk."""
     env = dict(os.environ, BENCH_DEV=dev, BENCH_QD=str(item["qd"]),
                BENCH_JOBS=str(item["jobs"]),
+               BENCH_CPUS=fio_cpus(item["jobs"]),
                BENCH_RUNTIME=f"{round(plan['runtime'] * 1000)}ms",
                BENCH_RAMP=f"{round(plan['ramp'] * 1000)}ms",
                BENCH_SIZE=planmod.FS_FILE_SIZE)
