@@ -85,6 +85,22 @@
 #define VBLK_SHUT_MIN		64
 #define VBLK_SHUT_MAX		1024
 
+/*
+ * The gate sees only the depth that the completion path lets build up.
+ * Where the device finishes each request before the submitter adds the
+ * next (QEMU TCG), completing inline keeps even a QD32 submitter at one
+ * or two requests in flight: once a fallback closed the gate, nothing
+ * would open it again, since only a wait lets the requests pile up.  So
+ * a closed gate explores: after VBLK_EXPLORE_MIN gated interrupts
+ * (doubling up to VBLK_EXPLORE_MAX while explorations find nothing), the
+ * next one that saw VBLK_EXPLORE_DEPTH requests in flight hands the ring
+ * to the poller, which defers once as if the gate were open.  A queue
+ * that never has three in flight (queue depth 1 or 2) never explores.
+ */
+#define VBLK_EXPLORE_DEPTH	3
+#define VBLK_EXPLORE_MIN	64
+#define VBLK_EXPLORE_MAX	4096
+
 static unsigned int num_request_queues;
 static int vblk_set_queue_count(const char *val, const struct kernel_param *kp)
 {
@@ -135,6 +151,8 @@ struct vblk_vq_stats {
 	u64 fallbacks;		/* deferred run found too little */
 	u64 probes;		/* re-armed to see what an interrupt brings */
 	u64 probe_shuts;	/* ... and it brought enough: gate shut */
+	u64 explores;		/* deferred with the gate closed, to see */
+	u64 explore_opens;	/* ... and the queue got deep: gate open */
 	u64 timeout_recoveries;	/* stranded completions found by ->timeout */
 };
 
@@ -151,10 +169,13 @@ struct vblk_moderation {
 	unsigned int shut;	/* events the gate stays shut after a probe */
 	unsigned int shut_len;	/* the next shut */
 	unsigned int runs;	/* deferred runs since the last probe */
+	unsigned int explore_wait;	/* gated interrupts since exploring */
+	unsigned int explore_len;	/* ... before the next exploration */
 	unsigned int def_batch;	/* deferred runs' batch (EWMA) */
 	bool deferred;		/* callbacks off, timer armed on drain */
 	bool collecting;	/* the deferred run is still going on */
 	bool probing;		/* the next drained run judges the probe */
+	bool exploring;		/* an exploration is under way */
 	unsigned int batch;	/* what the run completed so far */
 	u64 last_event_ns;	/* last drained poller run */
 	u64 defer_start_ns;	/* when the current deferral began */
@@ -980,8 +1001,9 @@ static void vblk_defer_end(struct vblk_vq *bvq)
  * queue reached VBLK_GATE_DEPTH in flight within the last
  * VBLK_GATE_EVENTS completion events.  A workload of queue depth 4 or
  * less never gets there: it completes in the interrupt as if iopoll were
- * off.  After a probe found deferring futile, the gate stays shut for
- * m->shut events whatever the depth.
+ * off, apart from the rare exploration at depth 3 or 4.  After a probe
+ * found deferring futile, the gate stays shut for m->shut events
+ * whatever the depth.
  */
 static bool vblk_gate_open(struct vblk_moderation *m)
 {
@@ -995,6 +1017,44 @@ static bool vblk_gate_open(struct vblk_moderation *m)
 	}
 	m->peak = m->inflight;
 	return m->gate;
+}
+
+/*
+ * Whether this gated interrupt hands the ring to the poller to explore
+ * (see VBLK_EXPLORE_DEPTH): once the wait is over, the first interrupt
+ * that saw enough in flight since the last event (@peak) does.  So does
+ * the next such interrupt of an exploration whose drained run had no
+ * delay to defer by yet: the run after it learns one.
+ */
+static bool vblk_explore(struct vblk_moderation *m, unsigned int peak)
+{
+	if (m->shut)
+		return false;
+	if (!m->exploring &&
+	    m->explore_wait < max(m->explore_len, VBLK_EXPLORE_MIN)) {
+		m->explore_wait++;
+		return false;
+	}
+	if (peak < VBLK_EXPLORE_DEPTH)
+		return false;
+	m->explore_wait = 0;
+	m->exploring = true;
+	return true;
+}
+
+/* The deferred run of an exploration: did the wait let the queue fill? */
+static void vblk_explore_judge(struct vblk_vq *bvq)
+{
+	struct vblk_moderation *m = &bvq->mod;
+
+	m->exploring = false;
+	if (m->peak >= VBLK_GATE_DEPTH) {
+		bvq->stats.explore_opens++;
+		m->explore_len = VBLK_EXPLORE_MIN;
+	} else {
+		m->explore_len = min(2 * max(m->explore_len, VBLK_EXPLORE_MIN),
+				     VBLK_EXPLORE_MAX);
+	}
 }
 
 /*
@@ -1056,6 +1116,7 @@ static bool vblk_irq_probe(struct vblk_vq *bvq, bool deferred, unsigned int done
 	m->shut_len = max(m->shut_len, VBLK_SHUT_MIN);
 	if (2 * done >= m->def_batch) {
 		bvq->stats.probe_shuts++;
+		m->exploring = false;
 		m->shut = m->shut_len;
 		m->shut_len = min(2 * m->shut_len, VBLK_SHUT_MAX);
 	} else {
@@ -1094,6 +1155,8 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 					      VBLK_DEFER_MAX_US * NSEC_PER_USEC);
 		m->last_event_ns = now;
 	}
+	if (deferred && m->exploring)
+		vblk_explore_judge(bvq);
 	if (deferred && done < VBLK_BATCH_MIN) {
 		bvq->stats.fallbacks++;
 		m->gate = 0;
@@ -1105,15 +1168,19 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 		*outcome = VBLK_TRACE_POLL_PROBE;
 		return 0;
 	}
-	if (!vblk_gate_open(m)) {
+	if (!vblk_gate_open(m) && !m->exploring) {
 		bvq->stats.gate_rearms++;
 		*outcome = VBLK_TRACE_POLL_GATE;
 		return 0;
 	}
 	/* no delay learnt yet (the queue's first drained run): re-arm */
 	delay = ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
-	if (delay)
+	if (delay && m->exploring) {
+		bvq->stats.explores++;
+		*outcome = VBLK_TRACE_POLL_EXPLORE;
+	} else if (delay) {
 		*outcome = VBLK_TRACE_POLL_DEFER;
+	}
 	return delay;
 }
 
@@ -1185,6 +1252,7 @@ static int vblk_iopoll(struct irq_poll *iop, int weight)
 static bool vblk_irq_to_poller(struct vblk_vq *bvq, const struct vblk_ctl *ctl)
 {
 	struct vblk_moderation *m = &bvq->mod;
+	unsigned int peak = m->peak;
 
 	lockdep_assert_held(&bvq->lock);
 	switch (ctl->mode) {
@@ -1194,7 +1262,7 @@ static bool vblk_irq_to_poller(struct vblk_vq *bvq, const struct vblk_ctl *ctl)
 		return true;
 	default:
 		if (m->deferred || test_bit(IRQ_POLL_F_SCHED, &bvq->iop.state) ||
-		    vblk_gate_open(m))
+		    vblk_gate_open(m) || vblk_explore(m, peak))
 			return true;
 		bvq->stats.inline_irqs++;
 		return false;
@@ -1665,6 +1733,8 @@ static int vblk_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "fallbacks %llu\n", s.fallbacks);
 	seq_printf(m, "probes %llu\n", s.probes);
 	seq_printf(m, "probe_shuts %llu\n", s.probe_shuts);
+	seq_printf(m, "explores %llu\n", s.explores);
+	seq_printf(m, "explore_opens %llu\n", s.explore_opens);
 	seq_printf(m, "timeout_recoveries %llu\n", s.timeout_recoveries);
 	seq_printf(m, "inflight %u\n", mod.inflight);
 	seq_printf(m, "gate %u\n", mod.gate);

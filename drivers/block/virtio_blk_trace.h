@@ -32,6 +32,7 @@
 #define VBLK_TRACE_POLL_FALLBACK 3	/* deferred run found too little */
 #define VBLK_TRACE_POLL_GATE	4	/* drained, gate shut: re-armed */
 #define VBLK_TRACE_POLL_PROBE	5	/* drained, re-armed as a probe */
+#define VBLK_TRACE_POLL_EXPLORE	6	/* drained, gate shut: deferred to see */
 
 /* The disk's name and the queue's index, the fields every event starts with */
 static inline void vblk_trace_queue(const struct vblk_vq *bvq, char *disk,
@@ -117,7 +118,8 @@ TRACE_EVENT(virtio_blk_poll,
 				       { VBLK_TRACE_POLL_DEFER, "defer" },
 				       { VBLK_TRACE_POLL_FALLBACK, "fallback" },
 				       { VBLK_TRACE_POLL_GATE, "gate" },
-				       { VBLK_TRACE_POLL_PROBE, "probe" }),
+				       { VBLK_TRACE_POLL_PROBE, "probe" },
+				       { VBLK_TRACE_POLL_EXPLORE, "explore" }),
 		      __entry->delay_ns)
 );
 

@@ -81,7 +81,7 @@ nq=${#qfiles[@]}
 nirq=$(vq_irqs "$d" | wc -l)
 info "$d: $nq debugfs queue files, $nirq request vq interrupt lines"
 [ "$nq" -ge 1 ] && [ "$nq" -ge "$nirq" ] || fail "$nq qN files for $nirq request virtqueues"
-KEYS="budget_exhausted completed defer_ns deferrals fallbacks gate gate_rearms inflight inline_irqs interrupts kicks polls probe_shuts probes rearm_races shut timeout_recoveries timer_polls "
+KEYS="budget_exhausted completed defer_ns deferrals explore_opens explores fallbacks gate gate_rearms inflight inline_irqs interrupts kicks polls probe_shuts probes rearm_races shut timeout_recoveries timer_polls "
 for ((i = 0; i < nq; i++)); do
 	[ -r "$dbg/q$i" ] || fail "queue files not numbered q0..q$((nq - 1))"
 	keys=$(awk '$2 ~ /^[0-9]+$/ && NF == 2 { print $1 }' "$dbg/q$i" | LC_ALL=C sort | tr '\n' ' ')

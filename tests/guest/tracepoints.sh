@@ -8,8 +8,9 @@
 #   interrupts       virtio_blk_irq events; inline_irqs: those "gated"
 #   completed        completed summed over virtio_blk_irq + virtio_blk_poll
 #   polls            virtio_blk_poll events; budget_exhausted, deferrals,
-#                    fallbacks, gate_rearms, probes: those "more",
-#                    "defer", "fallback", "gate", "probe"
+#                    fallbacks, gate_rearms, probes, explores: those
+#                    "more", "defer" or "explore", "fallback", "gate",
+#                    "probe", "explore"
 #   rearm_races      virtio_blk_rearm_race events
 #   timer_polls      virtio_blk_defer_expired events
 #   kicks            virtio_blk_kick events
@@ -117,6 +118,10 @@ function kv(    i, f) {
 			if (F["completed"] != F["weight"]) { printf "short full run: %s\n", $0 > "/dev/stderr"; bad = 1 }
 		} else if (o == "defer")
 			n[q, "deferrals"]++
+		else if (o == "explore") {
+			n[q, "deferrals"]++
+			n[q, "explores"]++
+		}
 		else if (o == "fallback")
 			n[q, "fallbacks"]++
 		else if (o == "gate")
@@ -125,7 +130,7 @@ function kv(    i, f) {
 			n[q, "probes"]++
 		else if (o != "rearm")
 			{ printf "bad outcome: %s\n", $0 > "/dev/stderr"; bad = 1 }
-		if ((o == "defer") != (F["delay_ns"] + 0 > 0)) { printf "delay vs outcome: %s\n", $0 > "/dev/stderr"; bad = 1 }
+		if ((o == "defer" || o == "explore") != (F["delay_ns"] + 0 > 0)) { printf "delay vs outcome: %s\n", $0 > "/dev/stderr"; bad = 1 }
 	} else if (e == "virtio_blk_rearm_race")
 		n[q, "rearm_races"]++
 	else if (e == "virtio_blk_defer_expired")
@@ -135,7 +140,7 @@ function kv(    i, f) {
 	else { printf "unknown event: %s\n", $0 > "/dev/stderr"; bad = 1 }
 }
 END {
-	split("interrupts completed polls budget_exhausted rearm_races kicks timer_polls inline_irqs gate_rearms deferrals fallbacks probes", K, " ")
+	split("interrupts completed polls budget_exhausted rearm_races kicks timer_polls inline_irqs gate_rearms deferrals fallbacks probes explores", K, " ")
 	for (q in Q)
 		for (k in K)
 			print q, K[k], n[q, K[k]] + 0
@@ -147,7 +152,7 @@ END {
 report=$(awk '
 FNR == NR { t[$1, $2] = $3; next }
 $2 == "timeout_recoveries" && $3 != 0 { printf "q%s: %s timeout recoveries (not traced)\n", $1, $3; bad = 1 }
-$2 ~ /^(interrupts|completed|polls|budget_exhausted|rearm_races|kicks|timer_polls|inline_irqs|gate_rearms|deferrals|fallbacks|probes)$/ {
+$2 ~ /^(interrupts|completed|polls|budget_exhausted|rearm_races|kicks|timer_polls|inline_irqs|gate_rearms|deferrals|fallbacks|probes|explores)$/ {
 	tr = t[$1, $2] + 0
 	sum[$2] += $3
 	if (tr != $3) { printf "q%s: debugfs %s %s, trace %s\n", $1, $2, $3, tr; bad = 1 }
