@@ -95,7 +95,8 @@
  * (doubling up to VBLK_EXPLORE_MAX while explorations find nothing), the
  * next one that saw VBLK_EXPLORE_DEPTH requests in flight hands the ring
  * to the poller, which defers once as if the gate were open.  A queue
- * that never has three in flight (queue depth 1 or 2) never explores.
+ * that never has three in flight (queue depth 1 or 2) never explores; one
+ * seen deep again starts over from VBLK_EXPLORE_MIN.
  */
 #define VBLK_EXPLORE_DEPTH	3
 #define VBLK_EXPLORE_MIN	64
@@ -1012,6 +1013,7 @@ static bool vblk_gate_open(struct vblk_moderation *m)
 		m->gate = 0;
 	} else if (m->peak >= VBLK_GATE_DEPTH) {
 		m->gate = VBLK_GATE_EVENTS;
+		m->explore_len = VBLK_EXPLORE_MIN;
 	} else if (m->gate) {
 		m->gate--;
 	}
