@@ -1014,6 +1014,7 @@ static bool vblk_gate_open(struct vblk_moderation *m)
 	} else if (m->peak >= VBLK_GATE_DEPTH) {
 		m->gate = VBLK_GATE_EVENTS;
 		m->explore_len = VBLK_EXPLORE_MIN;
+		m->exploring = false;
 	} else if (m->gate) {
 		m->gate--;
 	}
