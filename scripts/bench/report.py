@@ -67,6 +67,7 @@ METRICS = {
     "drv_irq_per_io": "interrupts/IO (driver)",
     "drv_inline_frac": "interrupts completed inline",
     "drv_deferrals_per_io": "deferrals/IO",
+    "drv_explores_per_io": "explorations/IO",
     "drv_compl_per_poll": "completions/poller run",
     "drv_exhausted_frac": "poller runs that used the whole budget",
     "host_kicks_per_io": "kicks/IO (QEMU trace)",
@@ -177,8 +178,10 @@ def run_metrics(rec, fio, user_hz, trace=None, host=None):
             m["drv_timer_polls_per_io"] = drv["timer_polls"] / ios
         if "deferrals" in drv:
             m["drv_deferrals_per_io"] = drv["deferrals"] / ios
-        if "inline" in drv and drv.get("interrupts"):
-            m["drv_inline_frac"] = drv["inline"] / drv["interrupts"]
+        if "explores" in drv:
+            m["drv_explores_per_io"] = drv["explores"] / ios
+        if "inline_irqs" in drv and drv.get("interrupts"):
+            m["drv_inline_frac"] = drv["inline_irqs"] / drv["interrupts"]
         polls = drv.get("polls", 0)
         if polls:
             m["drv_compl_per_poll"] = drv.get("completed", 0) / polls
@@ -972,6 +975,7 @@ def write_table(data, path):
         L += table_rows(data, "main", disk, cells, ctrs)
         L.append("")
         ctl = [("drv_inline_frac", False), ("drv_deferrals_per_io", False),
+               ("drv_explores_per_io", False),
                ("drv_timer_polls_per_io", False),
                ("drv_compl_per_poll", False), ("drv_exhausted_frac", False),
                ("irqpoll_softirq_per_io", False)]
@@ -981,14 +985,16 @@ def write_table(data, path):
             L += ["### Driver decisions (ours, debugfs)", "",
                   "Interrupts completed inline by the adaptive controller's "
                   "gate (share of the disk's interrupts), deferrals (drained "
-                  "runs that kept callbacks off and armed the timer) and "
+                  "runs that kept callbacks off and armed the timer), those "
+                  "of them made by a closed gate's exploration, and "
                   "timer polls per I/O, completions per poller run, poller "
                   "runs that used the whole budget, IRQ_POLL softirqs per "
                   "I/O; n/a where the build has no such counter.", "",
-                  "| cell | config | n | inline share | deferrals/IO | timer "
+                  "| cell | config | n | inline share | deferrals/IO | "
+                  "explorations/IO | timer "
                   "polls/IO | completions/poll | budget-exhausted polls | "
                   "IRQ_POLL softirqs/IO |",
-                  "|---|---|---|---|---|---|---|---|---|"] + rows + [""]
+                  "|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
 
     # host-side cross-check
     tkeys = sorted(k for k in data["groups"] if k[0] == "trace")
