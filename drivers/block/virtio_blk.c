@@ -1285,17 +1285,19 @@ static void vblk_iopoll_init(struct vblk_dev *vblk, struct vblk_vq *bvq)
 }
 
 /*
- * Owning the poller first makes a late timer's schedule a no-op; the lock
- * round trip waits out a releaser still inside its critical section (it
- * drops IRQ_POLL_F_SCHED under the lock), so that nothing touches the vq
- * once this returns.
+ * Owning the poller first makes a late timer's schedule a no-op.  The
+ * lock round trip waits out a releaser still inside its critical section:
+ * it drops IRQ_POLL_F_SCHED under the lock, and a deferring one starts
+ * the timer after that, so the timer may only be cancelled once the
+ * round trip is done.  From then on nothing can arm it again (only the
+ * poller does, and we own it), and nothing touches the vq.
  */
 static void vblk_iopoll_stop(struct vblk_vq *bvq)
 {
 	irq_poll_disable(&bvq->iop);
-	hrtimer_cancel(&bvq->defer_timer);
 	spin_lock_irq(&bvq->lock);
 	spin_unlock_irq(&bvq->lock);
+	hrtimer_cancel(&bvq->defer_timer);
 }
 
 #else
