@@ -104,8 +104,6 @@ def load_runs(phase_dir):
 
 # ------------------------------------------------------------ per-run metrics
 
-# ------------------------------------------------------------ per-run metrics
-
 def _delta(a, b):
     return [y - x for x, y in zip(a, b)]
 

@@ -77,7 +77,7 @@ wait $p2 || fail "vblkstat exited $?: $(head -c 300 "$TEST_SCRATCH/h.err")"
 
 # expected deltas "q key delta", the -p sums "q key sum", compared
 awk 'FNR == NR { c0[$1, $2] = $3; next }
-	$2 !~ /_(ns|us)$/ && $2 !~ /^(inflight|gate)$/ { print $1, $2, $3 - c0[$1, $2] }' \
+	$2 !~ /_(ns|us)$/ && $2 !~ /^(inflight|gate|shut)$/ { print $1, $2, $3 - c0[$1, $2] }' \
 	"$TEST_SCRATCH/c0" "$TEST_SCRATCH/c1" | sort >"$TEST_SCRATCH/want"
 awk -v d="$d" '/ event=/ { next }
 	{ ok = 0
@@ -85,7 +85,7 @@ awk -v d="$d" '/ event=/ { next }
 	  if (f["disk"] != d) next
 	  for (i = 1; i <= NF; i++) {
 		split($i, kv, "=")
-		if (kv[1] ~ /^(t|dt|disk|q|inflight|gate)$/ || kv[1] ~ /_(ns|us)$/) continue
+		if (kv[1] ~ /^(t|dt|disk|q|inflight|gate|shut)$/ || kv[1] ~ /_(ns|us)$/) continue
 		s[f["q"] " " kv[1]] += kv[2]
 	  }
 	  n++ }

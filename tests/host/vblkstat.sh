@@ -4,11 +4,11 @@
 # stand-in "sleep" changes by known amounts between intervals, run by
 # dash with only busybox applets on PATH: exact deltas and rates per
 # queue, counters of unknown names passed through (-p), missing ones shown
-# as "-", state keys (_ns) as values, a counter reset, a disk that
-# disappears and one that appears, the -d filter, SIGTERM ending with the
-# partial interval, and the refusals (debugfs not mounted, module not
-# loaded, stock module, bad arguments).  The counters of the real driver:
-# tests/guest/vblkstat.sh.
+# as "-", state keys (_ns, inflight, gate, shut) as values, a counter
+# reset, a disk that disappears and one that appears, the -d filter,
+# SIGTERM ending with the partial interval, and the refusals (debugfs not
+# mounted, module not loaded, stock module, bad arguments).  The counters
+# of the real driver: tests/guest/vblkstat.sh.
 . "$(dirname "$0")/../lib/host.sh"
 
 bb=$(command -v busybox) || skip "busybox is not installed (make deps)"
@@ -52,16 +52,17 @@ tree() {
 	echo "100.00 180.00" >"$R/proc/uptime"
 	qfile vda 0 "interrupts 10,polls 20,completed 300,budget_exhausted 1,rearm_races 0,kicks 150,timer_polls 2"
 	qfile vda 1 "interrupts 5,polls 5,completed 50,budget_exhausted 0,rearm_races 0,kicks 40,timer_polls 0"
-	qfile vdb 0 "interrupts 1,polls 1,completed 9,kicks 9,inline_irqs 4,deferrals 0,fallbacks 0,defer_ns 200000,newctr 7"
+	qfile vdb 0 "interrupts 1,polls 1,completed 9,kicks 9,inline_irqs 4,deferrals 0,fallbacks 0,defer_ns 200000,inflight 2,gate 0,shut 10,newctr 7"
 	irqs " 24:          5          3          4  PCI-MSIX   1-edge      virtio2-req.0" \
 		" 25:          1          1          1  PCI-MSIX   2-edge      virtio2-req.1" \
 		" 26:          0          1          0  PCI-MSIX   1-edge      virtio3-req.0"
 	# +2 s: vda q0 +6 irqs +4 interrupts +10 polls +80 completed +20 kicks;
-	# vdb +7 completed +3 inline_irqs, its delay 150 us, newctr +1
+	# vdb +7 completed +3 inline_irqs, its delay 150 us, state keys
+	# inflight 5, gate 8, shut 64 (values, not deltas), newctr +1
 	cat >"$SCRATCH/step1.sh" <<-EOF
 	echo "102.00 1" >"$R/proc/uptime"
 	sed -i 's/^interrupts 10$/interrupts 14/; s/^polls 20$/polls 30/; s/^completed 300$/completed 380/; s/^kicks 150$/kicks 170/' "$D/vda/q0"
-	sed -i 's/^completed 9$/completed 16/; s/^inline_irqs 4$/inline_irqs 7/; s/^defer_ns .*/defer_ns 150000/; s/^newctr 7$/newctr 8/' "$D/vdb/q0"
+	sed -i 's/^completed 9$/completed 16/; s/^inline_irqs 4$/inline_irqs 7/; s/^defer_ns .*/defer_ns 150000/; s/^inflight 2$/inflight 5/; s/^gate 0$/gate 8/; s/^shut 10$/shut 64/; s/^newctr 7$/newctr 8/' "$D/vdb/q0"
 	sed -i 's/^\( 24: *\)5 /\\111 /' "$R/proc/interrupts"
 	EOF
 	# +1 s: vdb gone, vdc (virtio4) appears
@@ -88,7 +89,7 @@ cat >"$SCRATCH/p.want" <<'EOF'
 t=0.00 event=start interval=1 disks=vda,vdb
 t=2.00 dt=2.00 disk=vda q=0 irq=6 interrupts=4 polls=10 completed=80 budget_exhausted=0 rearm_races=0 kicks=20 timer_polls=0
 t=2.00 dt=2.00 disk=vda q=1 irq=0 interrupts=0 polls=0 completed=0 budget_exhausted=0 rearm_races=0 kicks=0 timer_polls=0
-t=2.00 dt=2.00 disk=vdb q=0 irq=0 interrupts=0 polls=0 completed=7 kicks=0 inline_irqs=3 deferrals=0 fallbacks=0 defer_ns=150000 newctr=1
+t=2.00 dt=2.00 disk=vdb q=0 irq=0 interrupts=0 polls=0 completed=7 kicks=0 inline_irqs=3 deferrals=0 fallbacks=0 defer_ns=150000 inflight=5 gate=8 shut=64 newctr=1
 t=3.00 event=gone disk=vdb
 t=3.00 dt=1.00 disk=vda q=0 irq=0 interrupts=0 polls=0 completed=0 budget_exhausted=0 rearm_races=0 kicks=0 timer_polls=0
 t=3.00 dt=1.00 disk=vda q=1 irq=0 interrupts=0 polls=0 completed=0 budget_exhausted=0 rearm_races=0 kicks=0 timer_polls=0
