@@ -67,10 +67,13 @@ check: deps
 # write+verify while flipping the iopoll controls every 10-100 ms, 100 module
 # unload/load cycles, 100 CPU offline/online cycles under I/O; our module,
 # both kernels; and the DKMS round trip with this machine's own
-# initramfs-tools settings (make check rebuilds with MODULES=list).
+# initramfs-tools settings (make check rebuilds with MODULES=list); and the
+# tests make check runs in one mode only ("# vmtest: modes") in every mode.
+STRESS_TESTS := iopoll-flip load-cycles cpu-hotplug dkms \
+	$(shell grep -l '^\# vmtest: modes' tests/guest/*.sh | sed 's|.*/||; s|\.sh$$||')
 check-stress: deps
 	CHECK_STRESS=1 CHECK_MODULES=ours CHECK_BOOTS="main shapes" \
-	  CHECK_TESTS="iopoll-flip load-cycles cpu-hotplug dkms" VM_TIMEOUT=5400 tests/run
+	  CHECK_TESTS="$(strip $(STRESS_TESTS))" VM_TIMEOUT=5400 tests/run
 
 bench: deps
 	$(MAKE) --no-print-directory modules-all

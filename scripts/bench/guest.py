@@ -84,7 +84,7 @@ class Modules:
 
     @staticmethod
     def key(cfg):
-        return (cfg["module"], cfg["params"])
+        return (cfg["module"], cfg["params"], cfg.get("load", ""))
 
     def identity(self, path):
         if not path:

@@ -19,6 +19,11 @@ DEFER_CONFIG = f"d{REF_DEFER_US}"
 # driver's default since issue 12; the configuration the targets are for.
 AUTO_CONFIG = "auto"
 NOBATCH_CONFIG = "nobatch"
+# The A/A control: stock again, from a module load of its own.  Every
+# ratio to stock compares two module loads; this one compares the same
+# module with itself, so its spread is what a reload alone moves (the
+# bench's resolution), and a ratio of ours inside it is no difference.
+AA_CONFIG = "stockr"
 
 # Virtual disks, both attached in every boot.  The guest tells them apart by
 # size (and serial where the driver exposes it).
@@ -72,6 +77,10 @@ def _configs():
     c = {"stock": {"module": "stock", "params": "", "sysctl": {},
                    "engine": "libaio",
                    "desc": "Debian's own virtio_blk"},
+         AA_CONFIG: {"module": "stock", "params": "", "load": "again",
+                     "sysctl": {}, "engine": "libaio",
+                     "desc": "Debian's own virtio_blk, loaded apart from "
+                             "stock's runs (the A/A control)"},
          "off": {"module": "ours", "params": "",
                  "sysctl": {"blk_iopoll": 0, "blk_iopoll_defer_us": 0,
                             "blk_iopoll_adaptive": 0},
@@ -124,8 +133,10 @@ def _configs():
 OPTIONAL_ZERO = ("blk_iopoll_defer_us", "blk_iopoll_adaptive")
 CONFIGS = _configs()
 ALL = list(CONFIGS)
-SWEEP = [c for c in ALL if c != NOBATCH_CONFIG]  # budgets, d200, auto, pollq
-CORE = ["stock", "off", f"b{REF_BUDGET}", DEFER_CONFIG, AUTO_CONFIG, "pollq"]
+# budgets, d200, auto, pollq
+SWEEP = [c for c in ALL if c not in (NOBATCH_CONFIG, AA_CONFIG)]
+CORE = ["stock", AA_CONFIG, "off", f"b{REF_BUDGET}", DEFER_CONFIG,
+        AUTO_CONFIG, "pollq"]
 # The QD sweep (4k randread, one job, null-co)
 QDS = (1, 2, 4, 8, 16, 32, 64)
 # Cells whose fio output keeps the full completion-latency histogram

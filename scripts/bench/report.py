@@ -506,7 +506,32 @@ def ours_configs(data):
     with main-phase data, in plan order."""
     seen = {k[3] for k in data["groups"] if k[0] == "main"}
     return [c for c in config_order(data)
-            if c in seen and c not in ("stock", "pollq")]
+            if c in seen and c not in ("stock", planmod.AA_CONFIG, "pollq")]
+
+
+# the targets every cell has, which the A/A control is held to as well
+PER_CELL_TARGETS = ("iops/", "cpu/", "lat_mean/", "lat_p99/")
+
+
+def evaluate_aa(data):
+    """The per-cell targets for the A/A control: how often stock, reloaded,
+    'fails' against itself."""
+    return [e for e in evaluate(data, planmod.AA_CONFIG)
+            if e["id"].startswith(PER_CELL_TARGETS)]
+
+
+def aa_spread(data):
+    """Per-cell IOPS ratios of the A/A control: how far a reload alone
+    moves the median ratio, and how wide its interval is."""
+    rs = [r["iops"] for k, r in data["ratios"].items()
+          if k[0] == "main" and k[3] == planmod.AA_CONFIG and r.get("iops")
+          and r["iops"]["n"] > 1]
+    if not rs:
+        return None
+    dev = [abs(r["median"] - 1) for r in rs]
+    return {"cells": len(rs),
+            "width_median": statistics.median(r["hi"] - r["lo"] for r in rs),
+            "dev_median": statistics.median(dev), "dev_max": max(dev)}
 
 
 def primary_config(data):
@@ -915,7 +940,13 @@ def write_table(data, path):
               "|---|---|---|"]
         L += target_rows(evs)
         L += ["", "The same targets for every configuration of ours "
-              "(verdict, paired ratio or value):", ""]
+              "(verdict, paired ratio or value)"
+              + (f", and the per-cell ones for the A/A control "
+                 f"`{planmod.AA_CONFIG}` (stock against stock from another "
+                 "module load: where it misses or is undecided, a reload "
+                 "alone moves the figure that much)"
+                 if planmod.AA_CONFIG in data["targets_all"] else "")
+              + ":", ""]
         cfgs = list(data["targets_all"])
         L += ["| target | " + " | ".join(f"`{c}`" for c in cfgs) + " |",
               "|---|" + "---|" * len(cfgs)]
@@ -1340,6 +1371,18 @@ def reading(s):
                 f" The 95% interval of the IOPS ratio is "
                 f"{sp['median'] * 100:.0f}% wide in the median cell")
         txt += f" (max {sp['max'] * 100:.0f}%)."
+    aa = s.get("aa")
+    if aa:
+        cnt = verdict_counts(s.get("targets_by_config", {})
+                             .get(planmod.AA_CONFIG, []))
+        txt += (f" The A/A control (`{planmod.AA_CONFIG}`: stock against "
+                "stock from another module load) puts the IOPS ratio "
+                f"{aa['dev_median'] * 100:.0f}% off 1.00 in the median cell "
+                f"(up to {aa['dev_max'] * 100:.0f}%), with an interval "
+                f"{aa['width_median'] * 100:.0f}% wide, and meets "
+                f"{cnt['met']}, misses {cnt['not met']}, leaves "
+                f"{cnt['undecided']} undecided of its per-cell targets: "
+                "that much is what a reload alone moves here.")
     busy = host_busy(meta)
     if busy:
         txt += f" The host was busy ({busy})."
@@ -1449,6 +1492,8 @@ def report_kernel(rdir):
     data["targets"] = evaluate(data, data["primary"]) \
         if data["primary"] else []
     data["targets_all"] = {c: evaluate(data, c) for c in ours_configs(data)}
+    if any(k[3] == planmod.AA_CONFIG for k in data["ratios"]):
+        data["targets_all"][planmod.AA_CONFIG] = evaluate_aa(data)
     data["plots"] = make_plots(data)
     write_table(data, os.path.join(rdir, "table.md"))
     write_csv(data, os.path.join(rdir, "summary.csv"))
@@ -1480,6 +1525,7 @@ def report_kernel(rdir):
                "ratio_width": {"median": statistics.median(widths),
                                "max": max(widths), "qd32": qd32}
                if widths else None,
+               "aa": aa_spread(data),
                "sampler": data["sampler"],
                "pin_comparison": data.get("pin_comparison"),
                "setup": setup_summary(data),

@@ -10,6 +10,7 @@
 # With the batch_submit parameter off, the same reads go through
 # ->queue_rq one by one and complete.
 # vmtest: core (also run against the IOPOLL=n build)
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 [ "${VM_MODULE:-stock}" != stock ] || skip "counts our driver's kicks and calls"

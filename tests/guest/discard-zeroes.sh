@@ -5,6 +5,7 @@
 # the limits show in queue/discard_max_bytes and write_zeroes_max_bytes,
 # blkdiscard over 2x the limit is split and reaches the disk (discard
 # sector counter), and after blkdiscard -z the range reads back as zeroes.
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk data0

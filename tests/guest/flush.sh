@@ -5,6 +5,7 @@
 # flush counter grows); switched to "write through" the block layer stops
 # sending flushes; switching back restores write back.
 # vmtest: core (also run against the IOPOLL=n build)
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk data0

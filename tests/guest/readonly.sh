@@ -3,6 +3,7 @@
 # A read-only=on drive: the disk is read-only in the guest, writes fail with
 # EROFS/EPERM (buffered and O_DIRECT), and reads still return the data the
 # host put there (sha256 from the manifest), before and after the attempts.
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 need_disk ro0

@@ -4,6 +4,7 @@
 # the new size (sysfs size, blockdev --getsize64) via the config-change
 # interrupt, and I/O in the new tail verifies; then it shrinks back to the
 # configured size, which the guest sees too.
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 [ "${VM_QMP:-0}" = 1 ] || skip "guest started without --qmp"

@@ -4,6 +4,7 @@
 # given, /sys/block/vdX/size agrees, and the serial attribute equals the
 # QEMU serial= (one disk carries a full 20-byte serial, no NUL terminator).
 # vmtest: core (also run against the IOPOLL=n build)
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 n=0 sectors=0 serial=''

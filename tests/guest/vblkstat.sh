@@ -10,6 +10,7 @@
 # table's rates times its interval lengths must match them within the
 # rounding of the printed figures.  Under the stock module vblkstat must
 # refuse to run (exit 1, a message), then the test skips.
+# vmtest: modes iopoll1 (the completion mode does not change what it checks; every mode with TEST_STRESS=1)
 . "${0%/*}/../lib/guest.sh"
 
 VBS=${0%/*}/../../scripts/vblkstat
