@@ -77,9 +77,13 @@
  * a submitter that already batches (many requests per doorbell) gets its
  * whole batch in one interrupt, and waiting on a timer instead only adds
  * latency.  Every VBLK_PROBE_RUNS deferred runs the controller re-arms
- * once and looks at what the interrupt brings; at least half of the
- * deferred batch shuts the gate for VBLK_SHUT_MIN events, doubling up to
- * VBLK_SHUT_MAX while the probes keep saying so.
+ * once and looks at what the interrupt brings.  One probe is easily
+ * fooled: its interrupt follows a deferred batch, to which any submitter
+ * replies with a burst (4k randread QD32, no batching, shut the gate at
+ * 7 to 14 of 52 to 95 probes in 3 s under QEMU TCG).  So two probes in a
+ * row that each bring at least half of the deferred batch shut the gate
+ * for VBLK_SHUT_MIN events, doubling up to VBLK_SHUT_MAX while the probes
+ * keep saying so.
  */
 #define VBLK_PROBE_RUNS		16
 #define VBLK_SHUT_MIN		64
@@ -96,9 +100,21 @@
  * next one that saw VBLK_EXPLORE_DEPTH requests in flight hands the ring
  * to the poller, which defers once as if the gate were open.  A queue
  * that never has three in flight (queue depth 1 or 2) never explores; one
- * seen deep again starts over from VBLK_EXPLORE_MIN.
+ * seen deep again starts over from VBLK_EXPLORE_MIN.  The wait must let
+ * VBLK_GATE_DEPTH requests arrive at the pace the gated queue runs at,
+ * one per gated interrupt: the learnt delay may be far shorter (it fits
+ * the bursts of a deferring queue), and an exploration that ends too
+ * early finds nothing and doubles the wait before the next one.  After a
+ * fallback from an open gate, and at the end of a probe's shut, the first
+ * exploration comes after only VBLK_EXPLORE_SOON gated interrupts,
+ * whatever their depth: the queue was deep a batch ago, and one empty
+ * wait (a submitter descheduled for its length) or a probe fooled is more
+ * likely than a workload turned shallow; if it did, that exploration
+ * fails and the doubling goes on from there.  (A submitter that does
+ * batch gets deep at once and opens the gate by depth anyway.)
  */
 #define VBLK_EXPLORE_DEPTH	3
+#define VBLK_EXPLORE_SOON	8
 #define VBLK_EXPLORE_MIN	64
 #define VBLK_EXPLORE_MAX	4096
 
@@ -173,12 +189,16 @@ struct vblk_moderation {
 	unsigned int explore_wait;	/* gated interrupts since exploring */
 	unsigned int explore_len;	/* ... before the next exploration */
 	unsigned int def_batch;	/* deferred runs' batch (EWMA) */
+	bool probe_hit;		/* the last probe saw a batching submitter */
 	bool deferred;		/* callbacks off, timer armed on drain */
 	bool collecting;	/* the deferred run is still going on */
 	bool probing;		/* the next drained run judges the probe */
 	bool exploring;		/* an exploration is under way */
+	bool explore_soon;	/* after a fallback or a shut: any depth */
 	unsigned int batch;	/* what the run completed so far */
 	u64 last_event_ns;	/* last drained poller run */
+	u64 gated_ns;		/* last gated interrupt */
+	u64 gap_ns;		/* between gated interrupts (EWMA) */
 	u64 defer_start_ns;	/* when the current deferral began */
 	u64 last_submit_ns;	/* last submission during a deferral */
 	u64 defer_ns;		/* the learnt delay */
@@ -996,6 +1016,13 @@ static void vblk_defer_end(struct vblk_vq *bvq)
 	hrtimer_try_to_cancel(&bvq->defer_timer);
 }
 
+static void vblk_explore_soon(struct vblk_moderation *m)
+{
+	m->explore_wait = max(m->explore_len, VBLK_EXPLORE_MIN) -
+			  VBLK_EXPLORE_SOON;
+	m->explore_soon = true;
+}
+
 /*
  * The gate.  A batch can only form where several requests are in flight
  * at once, so the softirq hop and any deferral are paid only after the
@@ -1009,17 +1036,40 @@ static void vblk_defer_end(struct vblk_vq *bvq)
 static bool vblk_gate_open(struct vblk_moderation *m)
 {
 	if (m->shut) {
-		m->shut--;
+		if (!--m->shut)
+			vblk_explore_soon(m);
 		m->gate = 0;
 	} else if (m->peak >= VBLK_GATE_DEPTH) {
 		m->gate = VBLK_GATE_EVENTS;
 		m->explore_len = VBLK_EXPLORE_MIN;
 		m->exploring = false;
+		m->explore_soon = false;
 	} else if (m->gate) {
 		m->gate--;
 	}
 	m->peak = m->inflight;
 	return m->gate;
+}
+
+/*
+ * The pace of the gated queue, for the exploration's wait.  A pause in the
+ * I/O counts as at most a fifth of the longest deferral, so that one
+ * pause stretches the next exploration's wait to that at worst.  A pause
+ * also ends the workload that fell back: what comes after it explores
+ * only when deep, as a fresh one would (queue depth 1 or 2 never does).
+ */
+static void vblk_note_gated(struct vblk_moderation *m)
+{
+	u64 now = ktime_get_ns(), gap;
+
+	if (m->gated_ns) {
+		gap = min_t(u64, now - m->gated_ns,
+			    VBLK_DEFER_MAX_US * NSEC_PER_USEC / VBLK_GATE_DEPTH);
+		if (gap > 4 * m->gap_ns)
+			m->explore_soon = false;
+		m->gap_ns = m->gap_ns ? m->gap_ns - m->gap_ns / 8 + gap / 8 : gap;
+	}
+	m->gated_ns = now;
 }
 
 /*
@@ -1038,8 +1088,9 @@ static bool vblk_explore(struct vblk_moderation *m, unsigned int peak)
 		m->explore_wait++;
 		return false;
 	}
-	if (peak < VBLK_EXPLORE_DEPTH)
+	if (peak < VBLK_EXPLORE_DEPTH && !m->explore_soon)
 		return false;
+	m->explore_soon = false;
 	m->explore_wait = 0;
 	m->exploring = true;
 	return true;
@@ -1117,13 +1168,17 @@ static bool vblk_irq_probe(struct vblk_vq *bvq, bool deferred, unsigned int done
 		return false;
 	m->probing = false;
 	m->shut_len = max(m->shut_len, VBLK_SHUT_MIN);
-	if (2 * done >= m->def_batch) {
+	if (2 * done < m->def_batch) {
+		m->probe_hit = false;
+		m->shut_len = VBLK_SHUT_MIN;
+	} else if (!m->probe_hit) {
+		m->probe_hit = true;
+	} else {
 		bvq->stats.probe_shuts++;
+		m->probe_hit = false;
 		m->exploring = false;
 		m->shut = m->shut_len;
 		m->shut_len = min(2 * m->shut_len, VBLK_SHUT_MAX);
-	} else {
-		m->shut_len = VBLK_SHUT_MIN;
 	}
 	return false;
 }
@@ -1141,7 +1196,7 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 {
 	struct vblk_moderation *m = &bvq->mod;
 	u64 since = now - m->last_event_ns, delay;
-	bool deferred = m->collecting;
+	bool deferred = m->collecting, explored = m->exploring;
 	unsigned int done = m->batch;
 
 	m->collecting = false;
@@ -1164,6 +1219,11 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 		bvq->stats.fallbacks++;
 		m->gate = 0;
 		m->peak = m->inflight;
+		if (!explored && ctl->mode == VBLK_MODE_ADAPTIVE) {
+			/* the fallback is the queue's last event */
+			m->gated_ns = now;
+			vblk_explore_soon(m);
+		}
 		*outcome = VBLK_TRACE_POLL_FALLBACK;
 		return 0;
 	}
@@ -1179,6 +1239,8 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 	/* no delay learnt yet (the queue's first drained run): re-arm */
 	delay = ctl->mode == VBLK_MODE_FIXED ? ctl->fixed_ns : m->defer_ns;
 	if (delay && m->exploring) {
+		if (ctl->mode == VBLK_MODE_ADAPTIVE)
+			delay = max_t(u64, delay, VBLK_GATE_DEPTH * m->gap_ns);
 		bvq->stats.explores++;
 		*outcome = VBLK_TRACE_POLL_EXPLORE;
 	} else if (delay) {
@@ -1265,7 +1327,10 @@ static bool vblk_irq_to_poller(struct vblk_vq *bvq, const struct vblk_ctl *ctl)
 		return true;
 	default:
 		if (m->deferred || test_bit(IRQ_POLL_F_SCHED, &bvq->iop.state) ||
-		    vblk_gate_open(m) || vblk_explore(m, peak))
+		    vblk_gate_open(m))
+			return true;
+		vblk_note_gated(m);
+		if (vblk_explore(m, peak))
 			return true;
 		bvq->stats.inline_irqs++;
 		return false;
