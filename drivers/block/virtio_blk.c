@@ -105,13 +105,12 @@
  * one per gated interrupt: the learnt delay may be far shorter (it fits
  * the bursts of a deferring queue), and an exploration that ends too
  * early finds nothing and doubles the wait before the next one.  After a
- * fallback from an open gate, and at the end of a probe's shut, the first
- * exploration comes after only VBLK_EXPLORE_SOON gated interrupts,
- * whatever their depth: the queue was deep a batch ago, and one empty
- * wait (a submitter descheduled for its length) or a probe fooled is more
- * likely than a workload turned shallow; if it did, that exploration
- * fails and the doubling goes on from there.  (A submitter that does
- * batch gets deep at once and opens the gate by depth anyway.)
+ * fallback that broke a run of deferred batches, the first exploration
+ * comes after only VBLK_EXPLORE_SOON gated interrupts, whatever their
+ * depth: the queue was deep a batch ago, and one empty wait (a submitter
+ * descheduled for its length) is more likely than a workload turned
+ * shallow; if it did, that exploration fails and the doubling goes on
+ * from there.
  */
 #define VBLK_EXPLORE_DEPTH	3
 #define VBLK_EXPLORE_SOON	8
@@ -194,7 +193,8 @@ struct vblk_moderation {
 	bool collecting;	/* the deferred run is still going on */
 	bool probing;		/* the next drained run judges the probe */
 	bool exploring;		/* an exploration is under way */
-	bool explore_soon;	/* after a fallback or a shut: any depth */
+	bool explore_soon;	/* after a fallback: at any depth */
+	bool gathered;		/* the last drained run: a deferred batch */
 	unsigned int batch;	/* what the run completed so far */
 	u64 last_event_ns;	/* last drained poller run */
 	u64 gated_ns;		/* last gated interrupt */
@@ -1016,13 +1016,6 @@ static void vblk_defer_end(struct vblk_vq *bvq)
 	hrtimer_try_to_cancel(&bvq->defer_timer);
 }
 
-static void vblk_explore_soon(struct vblk_moderation *m)
-{
-	m->explore_wait = max(m->explore_len, VBLK_EXPLORE_MIN) -
-			  VBLK_EXPLORE_SOON;
-	m->explore_soon = true;
-}
-
 /*
  * The gate.  A batch can only form where several requests are in flight
  * at once, so the softirq hop and any deferral are paid only after the
@@ -1036,8 +1029,7 @@ static void vblk_explore_soon(struct vblk_moderation *m)
 static bool vblk_gate_open(struct vblk_moderation *m)
 {
 	if (m->shut) {
-		if (!--m->shut)
-			vblk_explore_soon(m);
+		m->shut--;
 		m->gate = 0;
 	} else if (m->peak >= VBLK_GATE_DEPTH) {
 		m->gate = VBLK_GATE_EVENTS;
@@ -1063,10 +1055,11 @@ static void vblk_note_gated(struct vblk_moderation *m)
 	u64 now = ktime_get_ns(), gap;
 
 	if (m->gated_ns) {
-		gap = min_t(u64, now - m->gated_ns,
-			    VBLK_DEFER_MAX_US * NSEC_PER_USEC / VBLK_GATE_DEPTH);
+		gap = now - m->gated_ns;
 		if (gap > 4 * m->gap_ns)
 			m->explore_soon = false;
+		gap = min_t(u64, gap,
+			    VBLK_DEFER_MAX_US * NSEC_PER_USEC / VBLK_GATE_DEPTH);
 		m->gap_ns = m->gap_ns ? m->gap_ns - m->gap_ns / 8 + gap / 8 : gap;
 	}
 	m->gated_ns = now;
@@ -1184,6 +1177,29 @@ static bool vblk_irq_probe(struct vblk_vq *bvq, bool deferred, unsigned int done
 }
 
 /*
+ * A deferred run that found less than a batch: interrupts again, and the
+ * gate must see a deep queue before the next try.  One that broke a run of
+ * deferred batches explores soon (see VBLK_EXPLORE_SOON), unless it ends
+ * an exploration or the delay is fixed (@soon false).
+ */
+static void vblk_fall_back(struct vblk_vq *bvq, bool soon, u64 now)
+{
+	struct vblk_moderation *m = &bvq->mod;
+
+	bvq->stats.fallbacks++;
+	m->gate = 0;
+	m->peak = m->inflight;
+	if (soon && m->gathered) {
+		/* the fallback is the queue's last event */
+		m->gated_ns = now;
+		m->explore_wait = max(m->explore_len, VBLK_EXPLORE_MIN) -
+				  VBLK_EXPLORE_SOON;
+		m->explore_soon = true;
+	}
+	m->gathered = false;
+}
+
+/*
  * The drained poller's choice: the delay to keep callbacks off for, or 0
  * to re-arm now.  A deferred run that found less than a batch falls back
  * to interrupts at once, and the gate must see a deep queue again before
@@ -1216,17 +1232,12 @@ static u64 vblk_defer_delay(struct vblk_vq *bvq, const struct vblk_ctl *ctl,
 	if (deferred && m->exploring)
 		vblk_explore_judge(bvq);
 	if (deferred && done < VBLK_BATCH_MIN) {
-		bvq->stats.fallbacks++;
-		m->gate = 0;
-		m->peak = m->inflight;
-		if (!explored && ctl->mode == VBLK_MODE_ADAPTIVE) {
-			/* the fallback is the queue's last event */
-			m->gated_ns = now;
-			vblk_explore_soon(m);
-		}
+		vblk_fall_back(bvq, ctl->mode == VBLK_MODE_ADAPTIVE && !explored,
+			       now);
 		*outcome = VBLK_TRACE_POLL_FALLBACK;
 		return 0;
 	}
+	m->gathered = deferred;
 	if (ctl->mode == VBLK_MODE_ADAPTIVE && vblk_irq_probe(bvq, deferred, done)) {
 		*outcome = VBLK_TRACE_POLL_PROBE;
 		return 0;
