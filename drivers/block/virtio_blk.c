@@ -77,13 +77,14 @@
  * a submitter that already batches (many requests per doorbell) gets its
  * whole batch in one interrupt, and waiting on a timer instead only adds
  * latency.  Every VBLK_PROBE_RUNS deferred runs the controller re-arms
- * once and looks at what the interrupt brings.  One probe is easily
- * fooled: its interrupt follows a deferred batch, to which any submitter
- * replies with a burst (4k randread QD32, no batching, shut the gate at
- * 7 to 14 of 52 to 95 probes in 3 s under QEMU TCG).  So two probes in a
- * row that each bring at least half of the deferred batch shut the gate
- * for VBLK_SHUT_MIN events, doubling up to VBLK_SHUT_MAX while the probes
- * keep saying so.
+ * once and looks at what the interrupt brings; at least half of the
+ * deferred batch shuts the gate for VBLK_SHUT_MIN events, doubling up to
+ * VBLK_SHUT_MAX while the probes keep saying so.  A probe can be fooled:
+ * its interrupt follows a deferred batch, to which any submitter replies
+ * with a burst (4k randread QD32, no batching, shut the gate at 7 to 14 of
+ * 52 to 95 probes in 3 s under QEMU TCG).  Asking two probes in a row to
+ * agree cut that to 0 to 6, but kept a batching submitter deferring on a
+ * third of its completion events where one probe keeps it under a quarter.
  */
 #define VBLK_PROBE_RUNS		16
 #define VBLK_SHUT_MIN		64
@@ -188,7 +189,6 @@ struct vblk_moderation {
 	unsigned int explore_wait;	/* gated interrupts since exploring */
 	unsigned int explore_len;	/* ... before the next exploration */
 	unsigned int def_batch;	/* deferred runs' batch (EWMA) */
-	bool probe_hit;		/* the last probe saw a batching submitter */
 	bool deferred;		/* callbacks off, timer armed on drain */
 	bool collecting;	/* the deferred run is still going on */
 	bool probing;		/* the next drained run judges the probe */
@@ -1161,26 +1161,21 @@ static bool vblk_irq_probe(struct vblk_vq *bvq, bool deferred, unsigned int done
 		return false;
 	m->probing = false;
 	m->shut_len = max(m->shut_len, VBLK_SHUT_MIN);
-	if (2 * done < m->def_batch) {
-		m->probe_hit = false;
-		m->shut_len = VBLK_SHUT_MIN;
-	} else if (!m->probe_hit) {
-		m->probe_hit = true;
-	} else {
+	if (2 * done >= m->def_batch) {
 		bvq->stats.probe_shuts++;
-		m->probe_hit = false;
 		m->exploring = false;
 		m->shut = m->shut_len;
 		m->shut_len = min(2 * m->shut_len, VBLK_SHUT_MAX);
+	} else {
+		m->shut_len = VBLK_SHUT_MIN;
 	}
 	return false;
 }
 
 /*
- * A deferred run that found less than a batch: interrupts again, and the
- * gate must see a deep queue before the next try.  One that broke a run of
- * deferred batches explores soon (see VBLK_EXPLORE_SOON), unless it ends
- * an exploration or the delay is fixed (@soon false).
+ * A fallback that broke a run of deferred batches explores soon (see
+ * VBLK_EXPLORE_SOON); @soon is false where it ends an exploration or the
+ * delay is fixed.
  */
 static void vblk_fall_back(struct vblk_vq *bvq, bool soon, u64 now)
 {
