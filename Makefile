@@ -63,7 +63,7 @@ deps:
 check: deps
 	tests/run
 
-# The long variants (about 5 min on this 2-core TCG machine): >= 1 GiB
+# The long variants (about 15 min on this 2-core TCG machine): >= 1 GiB
 # write+verify while flipping the iopoll controls every 10-100 ms, 100 module
 # unload/load cycles, 100 CPU offline/online cycles under I/O; our module,
 # both kernels; and the DKMS round trip with this machine's own
